@@ -1,0 +1,152 @@
+"""The ``seedstudy`` command: run one task, reproduce a whole study, or rebuild the report."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from . import data
+from .presets import PRESETS, get_preset
+from .tasks import TASKS, get_task
+
+TRAIN_FLAGS = {  # flag -> (TrainConfig field, type, help)
+    "--model": ("model", str, "model alias (minilm-l6, tiny-bert, roberta-large), local folder or hub id"),
+    "--epochs": ("epochs", float, "training epochs (fractions allowed)"),
+    "--learning-rate": ("learning_rate", float, "peak AdamW learning rate"),
+    "--batch-size": ("batch_size", int, "training batch size"),
+    "--max-length": ("max_length", int, "truncate inputs to this many tokens"),
+    "--max-train-examples": ("max_train_examples", int,
+                             "train on a subset of this size (drawn with --data-seed, same for every seed)"),
+    "--data-seed": ("data_seed", int, "seed of the training subset draw (not the training seed)"),
+    "--precision": ("precision", str, "fp32 (exact) or bf16 (autocast, faster on CPUs with AMX)"),
+}
+
+
+def _common(p: argparse.ArgumentParser, *, data_dir: bool = True) -> None:
+    """Options shared by the subcommands."""
+    p.add_argument("--results-dir", help="where runs are stored (default: $SEEDSTUDY_RESULTS_DIR, "
+                                         "else results/ in the project)")
+    if data_dir:
+        p.add_argument("--data-dir", help="local GLUE/SuperGLUE folder (default: $SEEDSTUDY_DATA_DIR, "
+                                          "else the Hugging Face hub)")
+
+
+def _seeds(p: argparse.ArgumentParser) -> None:
+    """The --seeds option."""
+    p.add_argument("--seeds", type=int, nargs="+", metavar="S",
+                   help="training seeds (default: the preset's); each seeds head init, data order, dropout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with help for every option."""
+    parser = argparse.ArgumentParser(
+        prog="seedstudy", description="Measure how fine-tuning results vary with the random seed "
+        "(macro: metric spread; micro: per-example consistency) on GLUE and SuperGLUE.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="fine-tune one task for all seeds (executes notebooks/finetune.ipynb)",
+                         description="Fine-tune one task with every seed via papermill; finished "
+                         "runs are skipped unless --force. The preset gives the defaults.")
+    run.add_argument("task", help=f"task key or short name: {', '.join(sorted(TASKS))}")
+    run.add_argument("--preset", default="cpu", choices=sorted(PRESETS),
+                     help="preset whose per-task settings are the defaults (default: cpu)")
+    run.add_argument("--study", help="study name, the results sub-folder (default: the preset name)")
+    _seeds(run)
+    for flag, (_, kind, text) in TRAIN_FLAGS.items():
+        run.add_argument(flag, type=kind, help=text)
+    run.add_argument("--force", action="store_true", help="re-run and replace finished runs")
+    _common(run)
+
+    rep = sub.add_parser("reproduce", help="run every task of a preset, then the paper notebook",
+                         description="Run each task of the preset (one papermill execution per "
+                         "task), skip tasks whose local data is missing with a note, then build "
+                         "the tables and figures.")
+    rep.add_argument("--preset", default="cpu", choices=sorted(PRESETS), help="study preset (default: cpu)")
+    rep.add_argument("--study", help="study name (default: the preset name)")
+    rep.add_argument("--tasks", nargs="+", metavar="TASK", help="only these tasks of the preset")
+    _seeds(rep)
+    rep.add_argument("--force", action="store_true", help="re-run and replace finished runs")
+    rep.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: the project)")
+    _common(rep)
+
+    report = sub.add_parser("report", help="rebuild tables and figures from finished runs "
+                            "(executes notebooks/paper.ipynb)")
+    report.add_argument("--study", default="cpu", help="study to report (default: cpu)")
+    report.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: the project)")
+    _common(report, data_dir=False)
+
+    tasks = sub.add_parser("tasks", help="list the tasks and whether their local files are present")
+    tasks.add_argument("--data-dir", help="local data folder (default: $SEEDSTUDY_DATA_DIR)")
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """seedstudy run."""
+    from .sweep import run_task
+
+    preset = get_preset(args.preset)
+    task = get_task(args.task)
+    try:
+        config = preset.config_for(task.key)
+    except ValueError:
+        config = replace(preset.configs[0], task=task.key)
+    overrides = {field: getattr(args, flag.lstrip("-").replace("-", "_"))
+                 for flag, (field, _, _) in TRAIN_FLAGS.items()}
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    out = run_task(config, args.seeds or list(preset.seeds), study=args.study or preset.name,
+                   results_dir=args.results_dir, data_dir=args.data_dir, force=args.force)
+    print(f"executed notebook: {out}")
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    """seedstudy reproduce."""
+    from .sweep import run_report, run_study
+
+    preset = get_preset(args.preset)
+    outcomes = run_study(preset, seeds=args.seeds, tasks=args.tasks, study=args.study,
+                         results_dir=args.results_dir, data_dir=args.data_dir, force=args.force)
+    if not any(o.status == "done" for o in outcomes):
+        print("no task ran: nothing to report", file=sys.stderr)
+        return 1
+    out = run_report(study=args.study or preset.name, results_dir=args.results_dir,
+                     output_dir=args.output_dir)
+    print(f"report notebook: {out}")
+    for o in outcomes:
+        if o.status != "done":
+            print(f"{o.status}: {o.task}: {o.detail}")
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    """seedstudy report."""
+    from .sweep import run_report
+
+    print(f"report notebook: {run_report(study=args.study, results_dir=args.results_dir, output_dir=args.output_dir)}")
+    return 0
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    """seedstudy tasks."""
+    local = data.resolve_data_dir(args.data_dir)
+    for key, task in sorted(TASKS.items()):
+        missing = data.missing_local_splits(task, local)
+        where = "hub" if local is None else ("local" if not missing else
+                                             "missing " + ", ".join(p.name for p in missing))
+        print(f"{key:18} {task.problem_type:14} lead={task.lead_metric:9} {where}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse, dispatch, and turn expected errors into one line and exit code 2."""
+    args = build_parser().parse_args(argv)
+    handlers = {"run": _cmd_run, "reproduce": _cmd_reproduce, "report": _cmd_report, "tasks": _cmd_tasks}
+    try:
+        return handlers[args.command](args)
+    except (ValueError, FileNotFoundError, PermissionError, RuntimeError) as err:
+        print(f"seedstudy {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Load a task's split as one canonical table, from a local copy or from the Hugging Face hub.
+
+Every split comes back as a ``pandas.DataFrame`` with an ``idx`` column (a stable example id:
+the row number for GLUE tsv files, the file's own ``idx`` otherwise, exactly as the hub numbers
+them), the task's text fields, and ``label`` (class id, or float score for regression). Seeds
+therefore line up example by example through ``idx`` whichever source was used.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .tasks import LocalSplit, Task
+
+DATA_DIR_ENV = "SEEDSTUDY_DATA_DIR"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class DataError(ValueError):
+    """Bad or missing input data; the message names the file, row and what was expected."""
+
+
+class MissingSplitError(DataError, FileNotFoundError):
+    """A split's file is not in the local data directory."""
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
+    """The local data directory to use: the argument, else ``$SEEDSTUDY_DATA_DIR``, else None (hub)."""
+    chosen = data_dir or os.environ.get(DATA_DIR_ENV) or None
+    if chosen is None:
+        return None
+    path = Path(chosen).expanduser().resolve()
+    if not path.is_dir():
+        raise DataError(f"data directory {path} does not exist (from "
+                        f"{'--data-dir' if data_dir else '$' + DATA_DIR_ENV}); expected a folder "
+                        "holding glue/<TASK>/*.tsv and superglue/<TASK>/*.jsonl")
+    return path
+
+
+def hub_offline() -> bool:
+    """True when the environment forbids hub access (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE)."""
+    return any(os.environ.get(v, "").lower() in _TRUE for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+def load_split(task: Task, split: str, data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Load ``split`` ("train" or "validation") of ``task`` as a canonical table."""
+    root = resolve_data_dir(data_dir)
+    if root is not None:
+        return _load_local(task, split, root)
+    return _load_hub(task, split)
+
+
+def local_path(task: Task, split: str, root: Path) -> Path:
+    """Where a split lives in a local data directory."""
+    if split not in task.local:
+        raise DataError(f"task {task.key} has no local layout for split {split!r}; "
+                        f"expected one of {sorted(task.local)}")
+    return root / task.local[split].path
+
+
+def missing_local_splits(task: Task, data_dir: str | os.PathLike | None = None,
+                         splits: tuple[str, ...] = ("train", "validation")) -> list[Path]:
+    """Local files a task needs that are absent (empty when using the hub)."""
+    root = resolve_data_dir(data_dir)
+    if root is None:
+        return []
+    return [p for p in (local_path(task, s, root) for s in splits) if not p.is_file()]
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of a data file, recorded in each run's provenance."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _load_local(task: Task, split: str, root: Path) -> pd.DataFrame:
+    """Read one split from its original file layout and canonicalise it."""
+    spec = task.local[split] if split in task.local else None
+    path = local_path(task, split, root)
+    if not path.is_file():
+        raise MissingSplitError(f"{task.key}: {split} split not found: {path} (expected the "
+                                f"original {path.suffix.lstrip('.')} file under {DATA_DIR_ENV}={root})")
+    assert spec is not None
+    reader = {".tsv": _read_tsv, ".jsonl": _read_jsonl, ".parquet": _read_parquet}[path.suffix]
+    raw, lines = reader(path, spec)
+    missing = [c for c in spec.columns if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; expected {list(spec.columns)}")
+    frame = raw[list(spec.columns)].rename(columns=spec.columns)
+    frame.insert(0, "idx", raw[spec.idx_column] if spec.idx_column else np.arange(len(raw)))
+    if spec.strip_title:
+        frame[spec.strip_title] = frame[spec.strip_title].str.split(" -- ", n=1).str[-1]
+    return _canonical(task, frame, source=str(path), lines=lines)
+
+
+def _read_tsv(path: Path, spec: LocalSplit) -> tuple[pd.DataFrame, np.ndarray]:
+    """Split a GLUE tsv on tabs with no quoting.
+
+    Written by hand rather than with ``pandas.read_csv`` because GLUE text holds bare quotes
+    (pandas must not interpret them) and pandas silently pads short rows with NaN, where a
+    malformed row must be an error that names its line.
+    """
+    text = path.read_text(encoding="utf-8-sig")  # MRPC starts with a byte-order mark
+    rows = text.split("\n")
+    if rows and rows[-1] == "":
+        rows.pop()
+    first = 1 if spec.header else 0
+    names = rows[0].split("\t") if spec.header else None
+    width = len(names) if names else len(rows[0].split("\t"))
+    records = []
+    for n, row in enumerate(rows[first:], start=first + 1):
+        cells = row.split("\t")
+        if len(cells) != width:
+            raise DataError(f"{path}:{n}: malformed row: expected {width} tab-separated fields, "
+                            f"found {len(cells)}")
+        records.append(cells)
+    columns = names if names else [str(i) for i in range(width)]
+    return pd.DataFrame(records, columns=columns), np.arange(first + 1, first + 1 + len(records))
+
+
+def _read_jsonl(path: Path, spec: LocalSplit) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read a SuperGLUE jsonl file, one JSON object per line."""
+    records = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}:{n}: malformed row: not valid JSON ({err.msg})") from None
+    lines = np.arange(1, len(records) + 1)
+    return pd.DataFrame.from_records(records), lines
+
+
+def _read_parquet(path: Path, spec: LocalSplit) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read a parquet export; rows are numbered from 1 in error messages."""
+    frame = pd.read_parquet(path)
+    return frame, np.arange(1, len(frame) + 1)
+
+
+def _load_hub(task: Task, split: str) -> pd.DataFrame:
+    """Load a split through ``datasets.load_dataset`` (network needed)."""
+    if hub_offline():
+        raise DataError(f"{task.key}: no local data and the hub is offline (HF_HUB_OFFLINE); "
+                        f"set {DATA_DIR_ENV} or --data-dir to a folder with glue/ and superglue/")
+    import datasets
+
+    hub_split = "validation" if split == "validation" else split
+    ds = datasets.load_dataset(task.hub_path, task.hub_config, split=hub_split)
+    frame = ds.to_pandas()
+    if task.label_names is not None:
+        names = list(task.label_names)
+        frame["label"] = [names[i] if 0 <= i < len(names) else i for i in frame["label"]]
+    frame = frame[["idx", *task.fields, "label"]]
+    return _canonical(task, frame, source=f"hub:{task.hub_path}/{task.hub_config}[{hub_split}]",
+                      lines=np.arange(1, len(frame) + 1))
+
+
+def _canonical(task: Task, frame: pd.DataFrame, *, source: str, lines: np.ndarray) -> pd.DataFrame:
+    """Check every field and label, turn labels into class ids (or floats), fix dtypes."""
+    for f in task.fields:
+        bad = frame[f].isna() | (frame[f].astype(str).str.strip() == "")
+        if bad.any():
+            row = int(lines[np.flatnonzero(bad.to_numpy())[0]])
+            raise DataError(f"{source}: row {row}: empty text field {f!r}")
+        frame[f] = frame[f].astype(str)
+    frame["label"] = _labels(task, frame["label"].to_numpy(), source, lines)
+    frame["idx"] = frame["idx"].astype("int64")
+    dup = np.flatnonzero(frame["idx"].duplicated().to_numpy())
+    if dup.size:
+        raise DataError(f"{source}: row {int(lines[dup[0]])}: duplicated example id "
+                        f"idx={frame['idx'].iloc[dup[0]]}")
+    frame = frame[["idx", *task.fields, "label"]].reset_index(drop=True)
+    frame.attrs["source"] = source
+    return frame
+
+
+def _labels(task: Task, raw: np.ndarray, source: str, lines: np.ndarray) -> np.ndarray:
+    """Map raw labels to class ids (or float scores); the first bad one is an error naming its row."""
+    if task.label_names is None:
+        values = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype="float64")
+        bad = ~np.isfinite(values)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{source}: row {int(lines[i])}: label {raw[i]!r} is not a number "
+                            f"(task {task.key} is a regression task)")
+        return values
+    lookup = {name: i for i, name in enumerate(task.label_names)}
+    ids = np.empty(len(raw), dtype="int64")
+    for i, value in enumerate(raw):
+        key = str(value)
+        if key not in lookup:
+            raise DataError(f"{source}: row {int(lines[i])}: label {value!r} is not in "
+                            f"{task.key}'s label set {list(task.label_names)}")
+        ids[i] = lookup[key]
+    return ids
+
+
+def subsample(frame: pd.DataFrame, max_examples: int | None, data_seed: int) -> pd.DataFrame:
+    """At most ``max_examples`` rows, drawn with ``data_seed`` alone so every training seed sees the same subset."""
+    if max_examples is None or max_examples >= len(frame):
+        return frame
+    if max_examples < 1:
+        raise ValueError(f"max_train_examples must be a positive integer or None, got {max_examples}")
+    rng = np.random.default_rng(data_seed)
+    rows = np.sort(rng.choice(len(frame), size=max_examples, replace=False))
+    return frame.iloc[rows].reset_index(drop=True)
+
+
+def render_inputs(task: Task, frame: pd.DataFrame) -> tuple[list[str], list[str] | None]:
+    """The model's input texts (first segment, optional second) from the task's template."""
+    records = frame[list(task.fields)].to_dict("records")
+    segments = [[t.format(**r) for r in records] for t in task.text_template]
+    return segments[0], (segments[1] if len(segments) > 1 else None)
+
+
+def majority_label(train_labels: np.ndarray) -> int:
+    """The most frequent training class (ties go to the lowest id), for the majority baseline."""
+    return int(np.bincount(np.asarray(train_labels, dtype="int64")).argmax())

@@ -1,0 +1,226 @@
+"""Pure metric functions: arrays in, numbers out.
+
+Three families:
+- official task metrics (``accuracy``, ``f1``, ``macro_f1``, ``mcc``, ``pearson``, ``spearman``),
+  computed with scikit-learn/SciPy (``evaluate.load`` would need the hub);
+- macro statistics of one metric across seeds (``macro_summary``) and failed-run flags;
+- micro agreement of per-example predictions across seeds, ``preds`` shaped
+  ``(n_seeds, n_examples)``: ``consistency``, ``correct_consistency``, ``pairwise_agreement``,
+  ``per_example_spread``, ``consistency_curve``. With ``tol=None`` predictions must be equal
+  (class labels); with a ``tol`` (regression, e.g. STS-B scores on 0–5) two predictions agree
+  when they differ by at most ``tol``.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import stats
+from sklearn import metrics as skm
+
+Array = np.ndarray | Sequence
+
+
+# ---------------------------------------------------------------- official task metrics
+def _pair(labels: Array, preds: Array) -> tuple[np.ndarray, np.ndarray]:
+    """Validate two equal-length, non-empty 1-D arrays."""
+    y, p = np.asarray(labels), np.asarray(preds)
+    if y.ndim != 1 or p.ndim != 1 or len(y) != len(p) or len(y) == 0:
+        raise ValueError(f"labels and preds must be non-empty 1-D arrays of equal length, "
+                         f"got shapes {y.shape} and {p.shape}")
+    return y, p
+
+
+def accuracy(labels: Array, preds: Array) -> float:
+    """Share of exact matches."""
+    y, p = _pair(labels, preds)
+    return float(np.mean(y == p))
+
+
+def f1(labels: Array, preds: Array) -> float:
+    """Binary F1 of the positive class 1 (MRPC's official F1)."""
+    y, p = _pair(labels, preds)
+    return float(skm.f1_score(y, p, pos_label=1, average="binary", zero_division=0.0))
+
+
+def macro_f1(labels: Array, preds: Array) -> float:
+    """Unweighted mean of per-class F1 over the classes present in labels or preds (CB)."""
+    y, p = _pair(labels, preds)
+    return float(skm.f1_score(y, p, average="macro", zero_division=0.0))
+
+
+def mcc(labels: Array, preds: Array) -> float:
+    """Matthews correlation coefficient (CoLA); 0 when either side is constant."""
+    y, p = _pair(labels, preds)
+    return float(skm.matthews_corrcoef(y, p))
+
+
+def _correlation(fn: Callable, labels: Array, preds: Array) -> float:
+    """A correlation that is NaN (not a warning-laden crash) when either side is constant."""
+    y, p = _pair(labels, preds)
+    if np.ptp(y.astype(float)) == 0 or np.ptp(p.astype(float)) == 0:
+        return math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(fn(y, p)[0])
+
+
+def pearson(labels: Array, preds: Array) -> float:
+    """Pearson correlation (STS-B); NaN for constant predictions."""
+    return _correlation(stats.pearsonr, labels, preds)
+
+
+def spearman(labels: Array, preds: Array) -> float:
+    """Spearman rank correlation (STS-B); NaN for constant predictions."""
+    return _correlation(stats.spearmanr, labels, preds)
+
+
+METRICS: dict[str, Callable[[Array, Array], float]] = {
+    "accuracy": accuracy, "f1": f1, "macro_f1": macro_f1, "mcc": mcc,
+    "pearson": pearson, "spearman": spearman,
+}
+CORRELATIONS = frozenset({"mcc", "pearson", "spearman"})
+
+
+def task_scores(metric_names: Sequence[str], labels: Array, preds: Array) -> dict[str, float]:
+    """Each named official metric of one run."""
+    unknown = [m for m in metric_names if m not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}: expected names from {sorted(METRICS)}")
+    return {m: METRICS[m](labels, preds) for m in metric_names}
+
+
+def baseline_scores(metric_names: Sequence[str], labels: Array, constant: float) -> dict[str, float]:
+    """Scores of predicting one constant (the majority class) for every example.
+
+    Correlations (MCC, Pearson, Spearman) of a constant are 0 by convention: chance level.
+    """
+    y = np.asarray(labels)
+    preds = np.full(y.shape, constant, dtype=y.dtype)
+    return {m: 0.0 if m in CORRELATIONS else METRICS[m](y, preds) for m in metric_names}
+
+
+def is_degenerate(preds: Array) -> bool:
+    """True when a run predicts one value for every example (one class, or a constant score)."""
+    p = np.asarray(preds)
+    return bool(p.size == 0 or np.all(p == p.flat[0]))
+
+
+def is_failed(score: float, baseline: float) -> bool:
+    """A failed run: its score is undefined or at or below the majority-class baseline."""
+    return bool(not math.isfinite(score) or score <= baseline)
+
+
+# ---------------------------------------------------------------- macro: across seeds
+def macro_summary(scores: Array) -> dict[str, float]:
+    """Mean, sample std (ddof=1), variance, min, max and range of one metric over seeds.
+
+    Undefined scores (NaN) are left out and counted in ``n_undefined``; they are never averaged.
+    With fewer than two defined scores std and variance are NaN.
+    """
+    s = np.asarray(scores, dtype=float)
+    if s.ndim != 1:
+        raise ValueError(f"scores must be 1-D (one per seed), got shape {s.shape}")
+    ok = s[np.isfinite(s)]
+    nan = math.nan
+    summary = {"n": int(s.size), "n_undefined": int(s.size - ok.size)}
+    if ok.size == 0:
+        return {**summary, "mean": nan, "std": nan, "var": nan, "min": nan, "max": nan, "range": nan}
+    var = float(np.var(ok, ddof=1)) if ok.size > 1 else nan
+    return {**summary, "mean": float(ok.mean()), "std": math.sqrt(var) if ok.size > 1 else nan,
+            "var": var, "min": float(ok.min()), "max": float(ok.max()),
+            "range": float(ok.max() - ok.min())}
+
+
+# ---------------------------------------------------------------- micro: per example across seeds
+def _runs(preds: Array, *, min_runs: int = 1) -> np.ndarray:
+    """Validate a (n_seeds, n_examples) prediction matrix."""
+    p = np.asarray(preds)
+    if p.ndim != 2 or p.shape[1] == 0:
+        raise ValueError(f"preds must be shaped (n_seeds, n_examples) with n_examples > 0, "
+                         f"got shape {p.shape}")
+    if p.shape[0] < min_runs:
+        raise ValueError(f"needs at least {min_runs} runs (rows of preds), got {p.shape[0]}")
+    return p
+
+
+def _agree(a: np.ndarray, b: np.ndarray, tol: float | None) -> np.ndarray:
+    """Element-wise agreement: equality, or |a - b| <= tol."""
+    return a == b if tol is None else np.abs(a.astype(float) - b.astype(float)) <= tol
+
+
+def per_example_spread(preds: Array) -> np.ndarray:
+    """Per example, max minus min prediction across seeds (regression scores)."""
+    p = _runs(preds).astype(float)
+    return p.max(axis=0) - p.min(axis=0)
+
+
+def consistency(preds: Array, *, tol: float | None = None) -> float:
+    """Share of examples on which all seeds agree.
+
+    Classification: all seeds predict the same label. With ``tol``: the predictions span at most
+    ``tol`` (max - min <= tol). One seed agrees with itself: 1.0.
+
+    >>> consistency([[0, 1, 1], [0, 1, 0]])
+    0.6666666666666666
+    """
+    p = _runs(preds)
+    if tol is None:
+        return float(np.mean(np.all(p == p[0], axis=0)))
+    return float(np.mean(per_example_spread(p) <= tol))
+
+
+def correct_consistency(preds: Array, labels: Array, *, tol: float | None = None) -> float:
+    """Share of examples every seed gets right (with ``tol``: within ``tol`` of the label).
+
+    >>> correct_consistency([[0, 1, 1], [0, 1, 0]], [0, 0, 1])
+    0.3333333333333333
+    """
+    p = _runs(preds)
+    y = np.asarray(labels)
+    if y.shape != (p.shape[1],):
+        raise ValueError(f"labels must have shape ({p.shape[1]},) to match preds, got {y.shape}")
+    return float(np.mean(np.all(_agree(p, y[None, :], tol), axis=0)))
+
+
+def pairwise_agreement(preds: Array, *, tol: float | None = None) -> float:
+    """Mean over all seed pairs of the share of examples on which the pair agrees.
+
+    Needs at least two seeds (with one there is no pair).
+
+    >>> pairwise_agreement([[0, 1, 1], [0, 1, 0], [0, 1, 1]])
+    0.7777777777777778
+    """
+    p = _runs(preds, min_runs=2)
+    pairs = itertools.combinations(range(p.shape[0]), 2)
+    return float(np.mean([np.mean(_agree(p[i], p[j], tol)) for i, j in pairs]))
+
+
+def consistency_curve(preds: Array, labels: Array | None = None, *, tol: float | None = None,
+                      max_subsets: int = 200, seed: int | np.random.Generator = 0
+                      ) -> dict[int, dict[str, float]]:
+    """Consistency (and correct consistency, with labels) as a function of the number of seeds.
+
+    For each k in 2..n_seeds: the mean and std over subsets of k seeds: all subsets when there
+    are at most ``max_subsets``, else ``max_subsets`` random ones drawn with ``seed``.
+    Returns ``{k: {"consistency": mean, "consistency_std": std, ["correct_consistency": ...]}}``.
+    """
+    p = _runs(preds, min_runs=2)
+    rng = np.random.default_rng(seed)
+    n = p.shape[0]
+    curve: dict[int, dict[str, float]] = {}
+    for k in range(2, n + 1):
+        if math.comb(n, k) <= max_subsets:
+            subsets = [list(c) for c in itertools.combinations(range(n), k)]
+        else:
+            subsets = [sorted(rng.choice(n, size=k, replace=False)) for _ in range(max_subsets)]
+        cons = [consistency(p[s], tol=tol) for s in subsets]
+        point = {"consistency": float(np.mean(cons)), "consistency_std": float(np.std(cons))}
+        if labels is not None:
+            point["correct_consistency"] = float(np.mean(
+                [correct_consistency(p[s], labels, tol=tol) for s in subsets]))
+        curve[k] = point
+    return curve

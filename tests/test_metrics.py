@@ -1,0 +1,192 @@
+"""Metric functions on hand-computed cases, edge cases, and properties shared by all agreement metrics."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from seedstudy import metrics as m
+
+# ------------------------------------------------------------------ official task metrics
+def test_accuracy_f1_mcc_by_hand():
+    y = [1, 1, 0, 0, 1]
+    p = [1, 0, 0, 1, 1]
+    assert m.accuracy(y, p) == pytest.approx(3 / 5)
+    # tp=2, fp=1, fn=1 -> precision 2/3, recall 2/3
+    assert m.f1(y, p) == pytest.approx(2 / 3)
+    # mcc = (tp*tn - fp*fn)/sqrt(...) = (2*1 - 1*1)/sqrt(3*3*2*2) = 1/6
+    assert m.mcc(y, p) == pytest.approx(1 / 6)
+
+
+def test_macro_f1_three_classes_by_hand():
+    y = [0, 0, 1, 1, 2, 2]
+    p = [0, 1, 1, 1, 2, 0]
+    # class 0: tp1 fp1 fn1 -> 1/2; class 1: tp2 fp1 fn0 -> 4/5; class 2: tp1 fp0 fn1 -> 2/3
+    assert m.macro_f1(y, p) == pytest.approx((1 / 2 + 4 / 5 + 2 / 3) / 3)
+
+
+def test_pearson_spearman_by_hand_and_constant_is_nan():
+    y = [1.0, 2.0, 3.0, 4.0]
+    assert m.pearson(y, [2.0, 4.0, 6.0, 8.0]) == pytest.approx(1.0)
+    assert m.spearman(y, [1.0, 3.0, 2.0, 4.0]) == pytest.approx(0.8)  # 1 - 6*2/(4*15)
+    assert math.isnan(m.pearson(y, [3.0] * 4))
+    assert math.isnan(m.spearman(y, [3.0] * 4))
+
+
+def test_degenerate_run_mcc_is_zero_and_flagged_failed():
+    y = [0, 1, 1, 0]
+    p = [1, 1, 1, 1]
+    assert m.mcc(y, p) == 0.0
+    assert m.is_degenerate(p)
+    assert not m.is_degenerate([0, 1, 1, 1])
+    assert m.is_failed(0.0, 0.0) and m.is_failed(math.nan, 0.0) and not m.is_failed(0.1, 0.0)
+
+
+def test_baseline_scores_majority_class():
+    y = np.array([1, 1, 1, 0])
+    base = m.baseline_scores(["accuracy", "f1", "mcc"], y, 1)
+    assert base == {"accuracy": 0.75, "f1": pytest.approx(6 / 7), "mcc": 0.0}
+
+
+def test_task_scores_rejects_unknown_metric_and_bad_shapes():
+    with pytest.raises(ValueError, match="unknown metric"):
+        m.task_scores(["bleu"], [1], [1])
+    with pytest.raises(ValueError, match="equal length"):
+        m.accuracy([1, 0], [1])
+    with pytest.raises(ValueError, match="non-empty"):
+        m.accuracy([], [])
+
+
+# ------------------------------------------------------------------ macro summary
+def test_macro_summary_by_hand():
+    s = m.macro_summary([0.6, 0.8, 0.7])
+    assert s["mean"] == pytest.approx(0.7)
+    assert s["var"] == pytest.approx(0.01)  # sample variance: (0.01+0.01+0)/2
+    assert s["std"] == pytest.approx(0.1)
+    assert (s["min"], s["max"], s["range"]) == pytest.approx((0.6, 0.8, 0.2))
+    assert (s["n"], s["n_undefined"]) == (3, 0)
+
+
+def test_macro_summary_never_averages_nan():
+    s = m.macro_summary([0.5, math.nan, 0.7])
+    assert s["mean"] == pytest.approx(0.6) and s["n_undefined"] == 1 and s["n"] == 3
+    one = m.macro_summary([0.5])
+    assert one["mean"] == 0.5 and math.isnan(one["std"]) and math.isnan(one["var"])
+    none = m.macro_summary([math.nan, math.nan])
+    assert math.isnan(none["mean"]) and none["n_undefined"] == 2
+
+
+# ------------------------------------------------------------------ consistency: hand-computed
+PREDS = np.array([[0, 1, 1, 2],
+                  [0, 1, 0, 2],
+                  [0, 0, 1, 2]])
+LABELS = np.array([0, 1, 1, 1])
+
+
+def test_consistency_by_hand():
+    assert m.consistency(PREDS) == pytest.approx(2 / 4)  # examples 0 and 3
+    assert m.correct_consistency(PREDS, LABELS) == pytest.approx(1 / 4)  # only example 0
+    # pairs (0,1): 3/4, (0,2): 3/4, (1,2): 2/4
+    assert m.pairwise_agreement(PREDS) == pytest.approx((0.75 + 0.75 + 0.5) / 3)
+
+
+def test_consistency_edge_cases():
+    one = PREDS[:1]
+    assert m.consistency(one) == 1.0
+    assert m.correct_consistency(one, LABELS) == pytest.approx(3 / 4)
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        m.pairwise_agreement(one)
+    all_agree = np.tile([1, 0, 2], (4, 1))
+    assert m.consistency(all_agree) == 1.0 and m.pairwise_agreement(all_agree) == 1.0
+    none_agree = np.array([[0, 1], [1, 0]])
+    assert m.consistency(none_agree) == 0.0 and m.pairwise_agreement(none_agree) == 0.0
+    assert m.correct_consistency(none_agree, [0, 0]) == 0.0
+    # ties: two seeds each way on every example -> none unanimous; 2 of 6 pairs agree
+    ties = np.array([[0, 1], [0, 1], [1, 0], [1, 0]])
+    assert m.consistency(ties) == 0.0
+    assert m.pairwise_agreement(ties) == pytest.approx(2 / 6)
+
+
+def test_regression_consistency_at_tolerance():
+    preds = np.array([[1.0, 2.0, 4.0],
+                      [1.4, 2.6, 4.0],
+                      [1.2, 2.1, 3.9]])
+    assert np.allclose(m.per_example_spread(preds), [0.4, 0.6, 0.1])
+    assert m.consistency(preds, tol=0.5) == pytest.approx(2 / 3)
+    assert m.correct_consistency(preds, [1.2, 2.0, 3.0], tol=0.5) == pytest.approx(1 / 3)
+    # pairs: (0,1): |.4|,|.6|,0 -> 2/3; (0,2): .2,.1,.1 -> 1; (1,2): .2,.5,.1 -> 1
+    assert m.pairwise_agreement(preds, tol=0.5) == pytest.approx((2 / 3 + 1 + 1) / 3)
+
+
+def test_consistency_curve_is_exact_over_subsets():
+    curve = m.consistency_curve(PREDS, LABELS)
+    assert sorted(curve) == [2, 3]
+    pair_cons = [m.consistency(PREDS[list(s)]) for s in ([0, 1], [0, 2], [1, 2])]
+    assert curve[2]["consistency"] == pytest.approx(np.mean(pair_cons))
+    assert curve[3]["consistency"] == pytest.approx(m.consistency(PREDS))
+    assert curve[3]["consistency_std"] == 0.0
+    assert curve[3]["correct_consistency"] == pytest.approx(1 / 4)
+
+
+def test_consistency_curve_sampling_is_seeded():
+    rng = np.random.default_rng(0)
+    preds = rng.integers(0, 2, size=(12, 50))
+    a = m.consistency_curve(preds, max_subsets=20, seed=3)
+    b = m.consistency_curve(preds, max_subsets=20, seed=3)
+    assert a == b
+
+
+def test_bad_shapes_raise():
+    with pytest.raises(ValueError, match="n_seeds, n_examples"):
+        m.consistency([0, 1, 1])
+    with pytest.raises(ValueError, match="labels must have shape"):
+        m.correct_consistency(PREDS, [0, 1])
+
+
+# ------------------------------------------------------------------ properties of every agreement metric
+AGREEMENT = {
+    "consistency": lambda p, y: m.consistency(p),
+    "correct_consistency": lambda p, y: m.correct_consistency(p, y),
+    "pairwise_agreement": lambda p, y: m.pairwise_agreement(p),
+    "consistency@0.5": lambda p, y: m.consistency(p.astype(float) / 2, tol=0.5),
+    "pairwise_agreement@0.5": lambda p, y: m.pairwise_agreement(p.astype(float) / 2, tol=0.5),
+}
+
+
+@pytest.fixture
+def random_runs():
+    rng = np.random.default_rng(7)
+    return rng.integers(0, 3, size=(5, 40)), rng.integers(0, 3, size=40)
+
+
+@pytest.mark.parametrize("name", AGREEMENT)
+def test_bounded(name, random_runs):
+    p, y = random_runs
+    assert 0.0 <= AGREEMENT[name](p, y) <= 1.0
+
+
+@pytest.mark.parametrize("name", AGREEMENT)
+def test_identical_runs_score_one_when_right(name, random_runs):
+    _, y = random_runs
+    assert AGREEMENT[name](np.tile(y, (4, 1)), y) == 1.0
+
+
+@pytest.mark.parametrize("name", AGREEMENT)
+def test_invariant_to_seed_order(name, random_runs):
+    p, y = random_runs
+    assert AGREEMENT[name](p[::-1], y) == pytest.approx(AGREEMENT[name](p, y))
+
+
+@pytest.mark.parametrize("name", AGREEMENT)
+def test_invariant_to_example_order(name, random_runs):
+    p, y = random_runs
+    perm = np.random.default_rng(1).permutation(p.shape[1])
+    assert AGREEMENT[name](p[:, perm], y[perm]) == pytest.approx(AGREEMENT[name](p, y))
+
+
+@pytest.mark.parametrize("name", [n for n in AGREEMENT if not n.startswith("pairwise")])
+def test_adding_a_seed_never_raises_consistency(name, random_runs):
+    """All-seeds metrics can only fall as seeds are added (pairwise agreement is a mean: it may rise)."""
+    p, y = random_runs
+    assert AGREEMENT[name](p, y) <= AGREEMENT[name](p[:-1], y)
