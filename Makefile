@@ -1,0 +1,37 @@
+# The two commands of the README:
+#   make reproduce   set up, then run the default study (seedstudy reproduce) -> figures/, paper/tables/
+#   make test        set up, then run the tests (pytest + nbval)
+# Set-up creates $(VENV) with torch==2.13.0 installed first (a bare `torch` would pull a CUDA
+# build) and everything else pinned by requirements-lock.txt.
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+SHARED_DATA := $(abspath ../shared/data)
+export SEEDSTUDY_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: setup test reproduce report lab clean
+
+$(VENV)/.installed: pyproject.toml requirements-lock.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install torch==2.13.0
+	$(BIN)/python -m pip install -c requirements-lock.txt -e ".[test,lab]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+test: setup
+	$(BIN)/python -m pytest
+
+reproduce: setup
+	$(BIN)/seedstudy reproduce --preset cpu
+
+report: setup
+	$(BIN)/seedstudy report --study cpu
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV)
