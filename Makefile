@@ -11,7 +11,7 @@ SHARED_DATA := $(abspath ../shared/data)
 export SEEDSTUDY_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test reproduce report lab clean
+.PHONY: setup test reproduce report lab clean notebook-outputs
 
 $(VENV)/.installed: pyproject.toml requirements-lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,10 @@ lab: setup
 
 clean:
 	rm -rf $(VENV)
+
+# Re-execute both notebooks in place so their committed outputs match the code (nbval checks
+# them). Results and outputs of this small fixed configuration go to a scratch folder.
+notebook-outputs: setup
+	tmp=$$(mktemp -d) && SEEDSTUDY_RESULTS_DIR=$$tmp/results SEEDSTUDY_OUTPUT_DIR=$$tmp/out \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  notebooks/finetune.ipynb notebooks/paper.ipynb

@@ -90,6 +90,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         config = preset.config_for(task.key)
     except ValueError:
         config = replace(preset.configs[0], task=task.key)
+        print(f"note: {task.key} is not in preset {preset.name!r}; starting from its "
+              f"{preset.configs[0].task} settings (override with the options)", file=sys.stderr)
     overrides = {field: getattr(args, flag.lstrip("-").replace("-", "_"))
                  for flag, (field, _, _) in TRAIN_FLAGS.items()}
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})

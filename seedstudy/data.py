@@ -79,12 +79,11 @@ def file_sha256(path: Path) -> str:
 
 def _load_local(task: Task, split: str, root: Path) -> pd.DataFrame:
     """Read one split from its original file layout and canonicalise it."""
-    spec = task.local[split] if split in task.local else None
     path = local_path(task, split, root)
     if not path.is_file():
         raise MissingSplitError(f"{task.key}: {split} split not found: {path} (expected the "
                                 f"original {path.suffix.lstrip('.')} file under {DATA_DIR_ENV}={root})")
-    assert spec is not None
+    spec = task.local[split]
     reader = {".tsv": _read_tsv, ".jsonl": _read_jsonl, ".parquet": _read_parquet}[path.suffix]
     raw, lines = reader(path, spec)
     missing = [c for c in spec.columns if c not in raw.columns]
@@ -149,14 +148,18 @@ def _load_hub(task: Task, split: str) -> pd.DataFrame:
                         f"set {DATA_DIR_ENV} or --data-dir to a folder with glue/ and superglue/")
     import datasets
 
-    hub_split = "validation" if split == "validation" else split
-    ds = datasets.load_dataset(task.hub_path, task.hub_config, split=hub_split)
+    try:
+        ds = datasets.load_dataset(task.hub_path, task.hub_config, split=split)
+    except (ConnectionError, OSError) as err:
+        raise DataError(f"{task.key}: could not load {task.hub_path}/{task.hub_config} [{split}] "
+                        f"from the hub ({type(err).__name__}); set {DATA_DIR_ENV} or --data-dir "
+                        "to a local copy") from None
     frame = ds.to_pandas()
     if task.label_names is not None:
         names = list(task.label_names)
         frame["label"] = [names[i] if 0 <= i < len(names) else i for i in frame["label"]]
     frame = frame[["idx", *task.fields, "label"]]
-    return _canonical(task, frame, source=f"hub:{task.hub_path}/{task.hub_config}[{hub_split}]",
+    return _canonical(task, frame, source=f"hub:{task.hub_path}/{task.hub_config}[{split}]",
                       lines=np.arange(1, len(frame) + 1))
 
 

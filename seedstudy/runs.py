@@ -196,7 +196,7 @@ def run_seeds(config: TrainConfig, seeds: Sequence[int], *, study: str,
               results_dir: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
               force: bool = False, progress: bool = True) -> list[Run]:
     """Run (or reuse) every seed of one task; a progress bar goes to stderr."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain text: readable in executed notebooks and logs
 
     seeds = validate_seeds(seeds)
     ensure_writable(resolve_results_dir(results_dir))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,16 +63,27 @@ def finetune_parameters(config: TrainConfig, seeds: list[int], *, study: str, re
 
 
 def _execute(source: Path, output: Path, parameters: dict) -> Path:
-    """Run one notebook in a fresh kernel; a failure names the error and the executed copy."""
+    """Run one notebook in a fresh kernel; a failure names the error and the executed copy.
+
+    The kernel talks over IPC sockets in a private scratch folder rather than TCP ports, so
+    executions side by side cannot race for ports (papermill #239, #511).
+    """
     import papermill
+    from jupyter_client.manager import KernelManager
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        papermill.execute_notebook(str(source), str(output), parameters=parameters,
-                                   kernel_name="python3", progress_bar=False, cwd=str(source.parent))
-    except papermill.PapermillExecutionError as err:
-        raise NotebookFailed(f"{source.name} failed: {err.ename}: {err.evalue} "
-                             f"(executed copy: {output})") from None
+    with tempfile.TemporaryDirectory(prefix="seedstudy-kernel-") as sockets:
+        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        try:
+            papermill.execute_notebook(str(source), str(output), parameters=parameters,
+                                       kernel_name="python3", progress_bar=False,
+                                       cwd=str(source.parent), km=kernel)
+        except papermill.PapermillExecutionError as err:
+            raise NotebookFailed(f"{source.name} failed: {err.ename}: {err.evalue} "
+                                 f"(executed copy: {output})") from None
+        finally:  # a kernel manager passed in is ours to shut down, not nbclient's
+            if kernel.has_kernel:
+                kernel.shutdown_kernel(now=True)
     return output
 
 
@@ -106,7 +118,7 @@ def run_study(preset: Preset, *, seeds: list[int] | None = None, tasks: list[str
               study: str | None = None, results_dir: str | None = None, data_dir: str | None = None,
               force: bool = False, echo=print) -> list[TaskOutcome]:
     """Run every task of a preset (skipping, visibly, those whose local data is missing)."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain text: readable in executed notebooks and logs
 
     study = study or preset.name
     seeds = validate_seeds(seeds or preset.seeds)
@@ -125,8 +137,8 @@ def run_study(preset: Preset, *, seeds: list[int] | None = None, tasks: list[str
             continue
         start = time.perf_counter()
         try:
-            run_task(config, seeds, study=study, results_dir=str(root), data_dir=local and str(local),
-                     force=force)
+            run_task(config, seeds, study=study, results_dir=str(root),
+                     data_dir=str(local) if local else None, force=force)
         except NotebookFailed as err:
             outcomes.append(TaskOutcome(task.key, "failed", str(err), time.perf_counter() - start))
             echo(f"FAIL {task.key}: {err}")

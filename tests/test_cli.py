@@ -24,7 +24,7 @@ def _args(options: dict) -> list[str]:
     (["run", "sst2", "--model", "gpt9"], "unknown model 'gpt9'"),
     (["run", "sst2", "--seeds", "1", "2", "1"], r"duplicated seed\(s\) \[1\]"),
     (["run", "sst2", "--precision", "fp8"], "precision='fp8'"),
-    (["run", "sst2", "--preset", "smoke", "--learning-rate", "-1"], "learning_rate=-1"),
+    (["run", "glue-rte", "--preset", "smoke", "--learning-rate", "-1"], "learning_rate=-1"),
     (["run", "qnli"], r"missing local file\(s\) .*QNLI/train\.tsv"),
     (["report", "--study", "nope"], "no study 'nope'"),
 ])
@@ -102,3 +102,16 @@ def test_reproduce_skips_a_task_with_missing_data_visibly(tmp_path, data_dir, ca
     paper = json.loads((tmp_path / "results" / "smoke" / "paper.ipynb").read_text())
     text = "".join("".join(o.get("text", "")) for c in paper["cells"] for o in c.get("outputs", []))
     assert "NOTE: glue-stsb was skipped" in text
+
+
+def test_conflicting_rerun_fails_in_one_line_and_keeps_the_finished_run(tmp_path, data_dir, capsys):
+    base = ["run", "glue-rte", "--preset", "smoke", "--seeds", "1", "--results-dir", str(tmp_path)]
+    assert main(base) == 0
+    run_json = tmp_path / "smoke" / "glue-rte" / "tiny-bert" / "seed=1" / "run.json"
+    before = run_json.read_bytes()
+    capsys.readouterr()
+    assert main(base + ["--learning-rate", "5e-4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "finetune.ipynb failed: RunConflictError" in err and "different configuration" in err
+    assert run_json.read_bytes() == before

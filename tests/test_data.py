@@ -89,54 +89,43 @@ def test_nonexistent_data_dir_is_an_error(tmp_path):
         data.resolve_data_dir(tmp_path / "nope")
 
 
-def _copy_task(data_dir, tmp_path, rel):
-    """A private data dir holding one task folder, to corrupt."""
-    (tmp_path / rel).parent.mkdir(parents=True)
-    shutil.copytree(data_dir / rel, tmp_path / rel)
+def _corrupt(data_dir, tmp_path, rel, line, edit):
+    """A private data dir holding a copy of one file whose 0-based ``line`` is replaced by ``edit(line)``."""
+    target = tmp_path / rel
+    shutil.copytree((data_dir / rel).parent, target.parent)
+    lines = target.read_text().split("\n")
+    lines[line] = edit(lines[line])
+    target.write_text("\n".join(lines))
     return tmp_path
 
 
 def test_malformed_tsv_row_names_file_and_line(data_dir, tmp_path):
-    root = _copy_task(data_dir, tmp_path, "glue/RTE")
-    path = root / "glue/RTE/dev.tsv"
-    lines = path.read_text().split("\n")
-    lines[5] = lines[5].rsplit("\t", 1)[0]  # drop the label field of line 6
-    path.write_text("\n".join(lines))
+    root = _corrupt(data_dir, tmp_path, "glue/RTE/dev.tsv", 5,
+                    lambda row: row.rsplit("\t", 1)[0])  # drop the label field of line 6
     with pytest.raises(data.DataError, match=r"dev\.tsv:6: malformed row: expected 4"):
         data.load_split(get_task("glue-rte"), "validation", root)
 
 
 def test_label_outside_label_set_names_row(data_dir, tmp_path):
-    root = _copy_task(data_dir, tmp_path, "superglue/CB")
-    path = root / "superglue/CB/val.jsonl"
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    rows[2]["label"] = "maybe"
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    root = _corrupt(data_dir, tmp_path, "superglue/CB/val.jsonl", 2,
+                    lambda row: json.dumps({**json.loads(row), "label": "maybe"}))
     with pytest.raises(data.DataError, match=r"val\.jsonl: row 3: label 'maybe' is not in"):
         data.load_split(get_task("superglue-cb"), "validation", root)
 
 
 def test_malformed_json_and_non_numeric_score(data_dir, tmp_path):
-    root = _copy_task(data_dir, tmp_path, "superglue/WiC")
-    path = root / "superglue/WiC/val.jsonl"
-    path.write_text(path.read_text().replace("\n", "\n{broken\n", 1))
+    root = _corrupt(data_dir, tmp_path, "superglue/WiC/val.jsonl", 1, lambda row: "{broken")
     with pytest.raises(data.DataError, match=r"val\.jsonl:2: malformed row: not valid JSON"):
         data.load_split(get_task("wic"), "validation", root)
-    root = _copy_task(data_dir, tmp_path / "b", "glue/STS-B")
-    path = root / "glue/STS-B/dev.tsv"
-    lines = path.read_text().split("\n")
-    lines[1] = lines[1].rsplit("\t", 1)[0] + "\tfive"
-    path.write_text("\n".join(lines))
+    root = _corrupt(data_dir, tmp_path / "b", "glue/STS-B/dev.tsv", 1,
+                    lambda row: row.rsplit("\t", 1)[0] + "\tfive")
     with pytest.raises(data.DataError, match=r"row 2: label 'five' is not a number"):
         data.load_split(get_task("stsb"), "validation", root)
 
 
 def test_empty_text_field_is_an_error(data_dir, tmp_path):
-    root = _copy_task(data_dir, tmp_path, "glue/SST-2")
-    path = root / "glue/SST-2/dev.tsv"
-    lines = path.read_text().split("\n")
-    lines[3] = "\t" + lines[3].split("\t")[1]
-    path.write_text("\n".join(lines))
+    root = _corrupt(data_dir, tmp_path, "glue/SST-2/dev.tsv", 3,
+                    lambda row: "\t" + row.split("\t")[1])
     with pytest.raises(data.DataError, match=r"row 4: empty text field 'sentence'"):
         data.load_split(get_task("sst2"), "validation", root)
 
@@ -166,3 +155,31 @@ def test_unknown_task_lists_the_choices():
     assert get_task("SST2").key == "glue-sst2"
     with pytest.raises(ValueError, match="unknown task 'rte'"):
         get_task("rte")  # ambiguous: GLUE and SuperGLUE both have RTE
+
+
+def test_hub_path_parses_the_hub_schema(monkeypatch):
+    """The hub branch with a hand-made table in the hub's schema (int labels, idx column)."""
+    import datasets
+
+    rows = {"glue": {"sentence1": ["A cat sat.", "It rains."], "sentence2": ["A cat.", "Dry."],
+                     "label": [0, 1], "idx": [0, 1]},
+            "superglue": {"word": ["bank", "run"], "sentence1": ["The bank.", "Run home."],
+                          "sentence2": ["River bank.", "A run."], "start1": [4, 0], "end1": [8, 3],
+                          "start2": [6, 2], "end2": [10, 5], "label": [1, 0], "idx": [7, 8]}}
+    calls = []
+
+    def fake_load_dataset(path, name, split):
+        calls.append((path, name, split))
+        return datasets.Dataset.from_dict(rows["glue" if path == "nyu-mll/glue" else "superglue"])
+
+    monkeypatch.delenv("SEEDSTUDY_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    rte = data.load_split(get_task("glue-rte"), "validation")
+    wic = data.load_split(get_task("superglue-wic"), "train")
+    assert calls == [("nyu-mll/glue", "rte", "validation"), ("aps/super_glue", "wic", "train")]
+    assert rte["label"].tolist() == [0, 1] and rte["idx"].tolist() == [0, 1]
+    assert list(wic.columns) == ["idx", "word", "sentence1", "sentence2", "label"]
+    assert wic["idx"].tolist() == [7, 8] and wic["label"].tolist() == [1, 0]
+    assert wic.attrs["source"] == "hub:aps/super_glue/wic[train]"

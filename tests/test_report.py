@@ -1,0 +1,97 @@
+"""Tables from hand-built runs: failed and degenerate runs are counted, NaN never averaged."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seedstudy import metrics, report
+from seedstudy.runs import Run
+from seedstudy.tasks import get_task
+
+
+def _run(task_key: str, seed: int, labels, preds, idx=None) -> Run:
+    """A finished run as run_seeds would return it, built from arrays."""
+    task = get_task(task_key)
+    labels, preds = np.asarray(labels), np.asarray(preds)
+    scores = metrics.task_scores(task.metrics, labels, preds)
+    constant = float(labels.mean()) if task.label_names is None else int(np.bincount(labels).argmax())
+    baseline = metrics.baseline_scores(task.metrics, labels, constant)
+    record = {"task": task.key, "model": "m", "seed": seed, "lead_metric": task.lead_metric,
+              "metrics": scores, "majority_baseline": baseline,
+              "degenerate": metrics.is_degenerate(preds),
+              "failed": metrics.is_failed(scores[task.lead_metric], baseline[task.lead_metric]),
+              "config": {"precision": "fp32"}, "config_hash": "abc", "wall_seconds": 1.0,
+              "provenance": {"git": {"commit": "0123456789abcdef"}}}
+    idx = np.arange(len(labels)) if idx is None else np.asarray(idx)
+    return Run(record, pd.DataFrame({"idx": idx, "label": labels, "pred": preds}),
+               Path(f"/runs/{task_key}/seed={seed}"))
+
+
+LABELS = [0, 1, 1, 0, 1, 1]
+COLA = [_run("glue-cola", 1, LABELS, [0, 1, 1, 0, 1, 0]),
+        _run("glue-cola", 2, LABELS, [0, 1, 0, 0, 1, 1]),
+        _run("glue-cola", 3, LABELS, [1, 1, 1, 1, 1, 1])]  # degenerate: MCC 0 -> failed
+STSB_LABELS = [0.0, 1.0, 2.0, 3.0]
+STSB = [_run("glue-stsb", 1, STSB_LABELS, [0.2, 1.1, 2.3, 2.9]),
+        _run("glue-stsb", 2, STSB_LABELS, [2.0, 2.0, 2.0, 2.0])]  # constant: Pearson undefined
+
+
+def test_variance_table_counts_failed_and_degenerate_runs():
+    row = report.variance_table(COLA).set_index("metric").loc["mcc"]
+    mccs = [metrics.mcc(LABELS, r.predictions["pred"]) for r in COLA]
+    assert row["mean"] == pytest.approx(np.mean(mccs))
+    assert row["std"] == pytest.approx(np.std(mccs, ddof=1))
+    assert (row["n"], row["n_failed"], row["n_degenerate"], row["baseline"]) == (3, 1, 1, 0.0)
+
+
+def test_undefined_pearson_is_counted_not_averaged():
+    table = report.variance_table(STSB).set_index("metric")
+    assert table.loc["pearson", "n_undefined"] == 1
+    assert table.loc["pearson", "mean"] == pytest.approx(metrics.pearson(STSB_LABELS, [0.2, 1.1, 2.3, 2.9]))
+    assert math.isnan(table.loc["pearson", "std"])
+    assert table.loc["pearson", "n_failed"] == 1
+    assert "–" in report.format_variance(report.variance_table(STSB))["Mean ± std"].iloc[0]
+
+
+def test_consistency_table_matches_the_metric_functions():
+    row = report.consistency_table(COLA).iloc[0]
+    preds = np.stack([r.predictions["pred"] for r in COLA])
+    assert row["consistency"] == metrics.consistency(preds)
+    assert row["correct_consistency"] == metrics.correct_consistency(preds, LABELS)
+    assert row["pairwise_agreement"] == metrics.pairwise_agreement(preds)
+    assert (row["n_seeds"], row["n_examples"]) == (3, 6)
+    stsb = report.consistency_table(STSB).iloc[0]
+    assert stsb["tolerance"] == 0.5 and stsb["consistency"] == pytest.approx(1 / 4)  # only idx 2 within 0.5
+    assert stsb["mean_spread"] == pytest.approx(np.mean([1.8, 0.9, 0.3, 0.9]))
+
+
+def test_predictions_are_aligned_by_example_id():
+    shuffled = COLA[1].predictions.iloc[::-1].reset_index(drop=True)
+    runs = [COLA[0], Run(COLA[1].record, shuffled, COLA[1].path)]
+    preds, labels, ids = report.prediction_matrix(runs)
+    assert ids.tolist() == list(range(6)) and labels.tolist() == LABELS
+    assert preds[1].tolist() == COLA[1].predictions["pred"].tolist()
+    other = _run("glue-cola", 4, LABELS, LABELS, idx=[0, 1, 2, 3, 4, 9])
+    with pytest.raises(ValueError, match="example ids differ"):
+        report.prediction_matrix([COLA[0], other])
+
+
+def test_one_seed_has_no_pairwise_agreement_and_no_curve():
+    table = report.consistency_table(COLA[:1])
+    assert table["consistency"].iloc[0] == 1.0 and math.isnan(table["pairwise_agreement"].iloc[0])
+    assert report.consistency_curves(COLA[:1]).empty
+
+
+def test_tables_are_written_as_latex_and_markdown(tmp_path):
+    paths = report.write_tables(report.build_tables(COLA + STSB), tmp_path)
+    assert sorted(p.name for p in paths) == sorted(f"{n}.{e}" for n in ("variance", "consistency", "runs")
+                                                   for e in ("tex", "md"))
+    tex = (tmp_path / "variance.tex").read_text()
+    assert r"\begin{table}" in tex and r"\toprule" in tex and r"$\pm$" in tex
+    assert "| glue-cola" in (tmp_path / "consistency.md").read_text()
+    with pytest.raises(ValueError, match="no finished runs"):
+        report.build_tables([])
