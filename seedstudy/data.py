@@ -42,6 +42,16 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
     return path
 
 
+def require_source(data_dir: str | os.PathLike | None = None) -> Path | None:
+    """Resolve the data source before any work starts: a local folder, or the hub if it is allowed."""
+    root = resolve_data_dir(data_dir)
+    if root is None and hub_offline():
+        raise DataError(f"no data source: neither --data-dir nor {DATA_DIR_ENV} is set and the hub "
+                        f"is offline (HF_HUB_OFFLINE); set {DATA_DIR_ENV} to a folder with glue/ "
+                        "and superglue/")
+    return root
+
+
 def hub_offline() -> bool:
     """True when the environment forbids hub access (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE)."""
     return any(os.environ.get(v, "").lower() in _TRUE for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))

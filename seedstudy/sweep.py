@@ -93,7 +93,7 @@ def run_task(config: TrainConfig, seeds: list[int], *, study: str, results_dir: 
     task = get_task(config.task)
     seeds = validate_seeds(seeds)
     resolve_model(config.model)
-    local = data.resolve_data_dir(data_dir)
+    local = data.require_source(data_dir)
     missing = data.missing_local_splits(task, local)
     if missing:
         raise data.MissingSplitError(f"{task.key}: missing local file(s) "
@@ -123,7 +123,7 @@ def run_study(preset: Preset, *, seeds: list[int] | None = None, tasks: list[str
     study = study or preset.name
     seeds = validate_seeds(seeds or preset.seeds)
     configs = [preset.config_for(get_task(t).key) for t in tasks] if tasks else list(preset.configs)
-    local = data.resolve_data_dir(data_dir)
+    local = data.require_source(data_dir)
     root = ensure_writable(resolve_results_dir(results_dir))
     outcomes = []
     for config in tqdm(configs, desc=f"study {study}", unit="task"):

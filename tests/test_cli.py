@@ -115,3 +115,11 @@ def test_conflicting_rerun_fails_in_one_line_and_keeps_the_finished_run(tmp_path
     assert len(err.splitlines()) == 1
     assert "finetune.ipynb failed: RunConflictError" in err and "different configuration" in err
     assert run_json.read_bytes() == before
+
+
+def test_no_data_source_offline_fails_before_any_kernel(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("SEEDSTUDY_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["reproduce", "--preset", "smoke", "--results-dir", str(tmp_path / "r")]) == 2
+    assert "SEEDSTUDY_DATA_DIR" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.ipynb"))
