@@ -17,7 +17,9 @@ TRAIN_FLAGS = {  # flag -> (TrainConfig field, type, help)
     "--max-length": ("max_length", int, "truncate inputs to this many tokens"),
     "--max-train-examples": ("max_train_examples", int,
                              "train on a subset of this size (drawn with --data-seed, same for every seed)"),
-    "--data-seed": ("data_seed", int, "seed of the training subset draw (not the training seed)"),
+    "--max-eval-examples": ("max_eval_examples", int,
+                            "evaluate on a subset of this size (MultiRC: questions), drawn with --data-seed"),
+    "--data-seed": ("data_seed", int, "seed of the subset draws (not the training seed)"),
     "--precision": ("precision", str, "fp32 (exact) or bf16 (autocast, faster on CPUs with AMX)"),
 }
 

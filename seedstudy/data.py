@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .tasks import LocalSplit, Task
+from .tasks import CHOICE, LocalSplit, Task
 
 DATA_DIR_ENV = "SEEDSTUDY_DATA_DIR"
 _TRUE = {"1", "true", "yes", "on"}
@@ -96,11 +96,12 @@ def _load_local(task: Task, split: str, root: Path) -> pd.DataFrame:
     spec = task.local[split]
     reader = {".tsv": _read_tsv, ".jsonl": _read_jsonl, ".parquet": _read_parquet}[path.suffix]
     raw, lines = reader(path, spec)
-    missing = [c for c in spec.columns if c not in raw.columns]
+    wanted = [*spec.columns, *([spec.idx_column] if spec.idx_column else [])]
+    missing = [c for c in wanted if c not in raw.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; expected {list(spec.columns)}")
+        raise DataError(f"{path}: missing column(s) {missing}; expected {wanted}")
     frame = raw[list(spec.columns)].rename(columns=spec.columns)
-    frame.insert(0, "idx", raw[spec.idx_column] if spec.idx_column else np.arange(len(raw)))
+    frame.insert(0, "idx", raw[spec.idx_column].to_numpy() if spec.idx_column else np.arange(len(raw)))
     if spec.strip_title:
         frame[spec.strip_title] = frame[spec.strip_title].str.split(" -- ", n=1).str[-1]
     return _canonical(task, frame, source=str(path), lines=lines)
@@ -141,8 +142,21 @@ def _read_jsonl(path: Path, spec: LocalSplit) -> tuple[pd.DataFrame, np.ndarray]
             records.append(json.loads(line))
         except json.JSONDecodeError as err:
             raise DataError(f"{path}:{n}: malformed row: not valid JSON ({err.msg})") from None
-    lines = np.arange(1, len(records) + 1)
-    return pd.DataFrame.from_records(records), lines
+    if spec.record_path:  # nested rows (MultiRC answers): error rows name the top-level record
+        owner = [n for n, r in enumerate(records, start=1) for _ in _nested(r, spec.record_path)]
+        frame = pd.json_normalize(records, record_path=list(spec.record_path),
+                                  meta=[list(m) for m in spec.meta],
+                                  record_prefix=spec.record_path[-1].rstrip("s") + ".")
+        return frame, np.asarray(owner)
+    return pd.json_normalize(records), np.arange(1, len(records) + 1)
+
+
+def _nested(record: dict, path: tuple[str, ...]) -> list:
+    """The items at the end of ``path`` in one record (lists along the way are walked)."""
+    items = [record]
+    for key in path:
+        items = [x for item in items for x in (item[key] if isinstance(item[key], list) else [item[key]])]
+    return items
 
 
 def _read_parquet(path: Path, spec: LocalSplit) -> tuple[pd.DataFrame, np.ndarray]:
@@ -164,11 +178,15 @@ def _load_hub(task: Task, split: str) -> pd.DataFrame:
         raise DataError(f"{task.key}: could not load {task.hub_path}/{task.hub_config} [{split}] "
                         f"from the hub ({type(err).__name__}); set {DATA_DIR_ENV} or --data-dir "
                         "to a local copy") from None
-    frame = ds.to_pandas()
+    frame = pd.json_normalize(ds.to_list())  # nested ids (MultiRC idx.question) become columns
+    columns = task.hub_columns or {c: c for c in task.columns}
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"{task.hub_path}/{task.hub_config} [{split}]: missing column(s) {missing}")
+    frame = frame[list(columns)].rename(columns=columns)
     if task.label_names is not None:
         names = list(task.label_names)
         frame["label"] = [names[i] if 0 <= i < len(names) else i for i in frame["label"]]
-    frame = frame[["idx", *task.fields, "label"]]
     return _canonical(task, frame, source=f"hub:{task.hub_path}/{task.hub_config}[{split}]",
                       lines=np.arange(1, len(frame) + 1))
 
@@ -176,7 +194,9 @@ def _load_hub(task: Task, split: str) -> pd.DataFrame:
 def _canonical(task: Task, frame: pd.DataFrame, *, source: str, lines: np.ndarray) -> pd.DataFrame:
     """Check every field and label, turn labels into class ids (or floats), fix dtypes."""
     for f in task.fields:
-        bad = frame[f].isna() | (frame[f].astype(str).str.strip() == "")
+        bad = frame[f].isna()
+        if f not in task.may_be_empty:
+            bad |= frame[f].astype(str).str.strip() == ""
         if bad.any():
             row = int(lines[np.flatnonzero(bad.to_numpy())[0]])
             raise DataError(f"{source}: row {row}: empty text field {f!r}")
@@ -187,7 +207,9 @@ def _canonical(task: Task, frame: pd.DataFrame, *, source: str, lines: np.ndarra
     if dup.size:
         raise DataError(f"{source}: row {int(lines[dup[0]])}: duplicated example id "
                         f"idx={frame['idx'].iloc[dup[0]]}")
-    frame = frame[["idx", *task.fields, "label"]].reset_index(drop=True)
+    if task.grouped_by:
+        frame["group"] = frame["group"].astype("int64")
+    frame = frame[task.columns].reset_index(drop=True)
     frame.attrs["source"] = source
     return frame
 
@@ -214,19 +236,30 @@ def _labels(task: Task, raw: np.ndarray, source: str, lines: np.ndarray) -> np.n
 
 
 def subsample(frame: pd.DataFrame, max_examples: int | None, data_seed: int) -> pd.DataFrame:
-    """At most ``max_examples`` rows, drawn with ``data_seed`` alone so every training seed sees the same subset."""
-    if max_examples is None or max_examples >= len(frame):
+    """At most ``max_examples`` examples, drawn with ``data_seed`` alone (identical for every training seed).
+
+    Grouped tasks (MultiRC) are drawn by whole groups: ``max_examples`` counts questions.
+    """
+    if max_examples is not None and max_examples < 1:
+        raise ValueError(f"subset size must be a positive integer or None, got {max_examples}")
+    units = frame["group"].unique() if "group" in frame else np.arange(len(frame))
+    if max_examples is None or max_examples >= len(units):
         return frame
-    if max_examples < 1:
-        raise ValueError(f"max_train_examples must be a positive integer or None, got {max_examples}")
-    rng = np.random.default_rng(data_seed)
-    rows = np.sort(rng.choice(len(frame), size=max_examples, replace=False))
-    return frame.iloc[rows].reset_index(drop=True)
+    chosen = np.random.default_rng(data_seed).choice(len(units), size=max_examples, replace=False)
+    keep = frame["group"].isin(units[chosen]) if "group" in frame else np.isin(units, chosen)
+    out = frame[np.asarray(keep)].reset_index(drop=True)
+    out.attrs = frame.attrs
+    return out
 
 
 def render_inputs(task: Task, frame: pd.DataFrame) -> tuple[list[str], list[str] | None]:
-    """The model's input texts (first segment, optional second) from the task's template."""
+    """The model's input texts (first segment, optional second) from the task's template.
+
+    Multiple choice: one pair per (example, choice), example-major, ``{choice}`` filled in turn.
+    """
     records = frame[list(task.fields)].to_dict("records")
+    if task.choice_fields:
+        records = [{**r, CHOICE: r[c]} for r in records for c in task.choice_fields]
     segments = [[t.format(**r) for r in records] for t in task.text_template]
     return segments[0], (segments[1] if len(segments) > 1 else None)
 

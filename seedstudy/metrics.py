@@ -1,12 +1,13 @@
 """Pure metric functions: arrays in, numbers out.
 
 Three families:
-- official task metrics (``accuracy``, ``f1``, ``macro_f1``, ``mcc``, ``pearson``, ``spearman``),
-  computed with scikit-learn/SciPy (``evaluate.load`` would need the hub);
+- official task metrics (``accuracy``, ``f1``, ``macro_f1``, ``mcc``, ``pearson``, ``spearman``,
+  MultiRC's ``f1a`` and per-question ``exact_match``), computed with scikit-learn/SciPy
+  (``evaluate.load`` would need the hub);
 - macro statistics of one metric across seeds (``macro_summary``) and failed-run flags;
 - micro agreement of per-example predictions across seeds, ``preds`` shaped
   ``(n_seeds, n_examples)``: ``consistency``, ``correct_consistency``, ``pairwise_agreement``,
-  ``per_example_spread``, ``consistency_curve``. With ``tol=None`` predictions must be equal
+  ``per_example_spread``, ``consistency_curve``, ``group_consistency``. With ``tol=None`` predictions must be equal
   (class labels); with a ``tol`` (regression, e.g. STS-B scores on 0–5) two predictions agree
   when they differ by at most ``tol``.
 """
@@ -18,6 +19,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 from sklearn import metrics as skm
 
@@ -78,29 +80,52 @@ def spearman(labels: Array, preds: Array) -> float:
     return _correlation(stats.spearmanr, labels, preds)
 
 
+def exact_match(labels: Array, preds: Array, groups: Array) -> float:
+    """Share of groups whose every member is predicted right (MultiRC EM: groups are questions).
+
+    >>> exact_match([1, 0, 1, 1], [1, 0, 0, 1], groups=[7, 7, 8, 8])
+    0.5
+    """
+    y, p = _pair(labels, preds)
+    g = np.asarray(groups)
+    if g.shape != y.shape:
+        raise ValueError(f"groups must have shape {y.shape} like labels, got {g.shape}")
+    right = pd.Series(y == p).groupby(g).all()
+    return float(right.mean())
+
+
 METRICS: dict[str, Callable[[Array, Array], float]] = {
     "accuracy": accuracy, "f1": f1, "macro_f1": macro_f1, "mcc": mcc,
     "pearson": pearson, "spearman": spearman,
+    "f1a": f1,  # MultiRC F1a: binary F1 over all answer options
 }
+GROUP_METRICS: dict[str, Callable[..., float]] = {"em": exact_match}
 CORRELATIONS = frozenset({"mcc", "pearson", "spearman"})
 
 
-def task_scores(metric_names: Sequence[str], labels: Array, preds: Array) -> dict[str, float]:
-    """Each named official metric of one run."""
-    unknown = [m for m in metric_names if m not in METRICS]
+def task_scores(metric_names: Sequence[str], labels: Array, preds: Array,
+                groups: Array | None = None) -> dict[str, float]:
+    """Each named official metric of one run (``groups``: ids for grouped metrics such as EM)."""
+    unknown = [m for m in metric_names if m not in METRICS and m not in GROUP_METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}: expected names from {sorted(METRICS)}")
-    return {m: METRICS[m](labels, preds) for m in metric_names}
+        raise ValueError(f"unknown metric(s) {unknown}: expected names from "
+                         f"{sorted([*METRICS, *GROUP_METRICS])}")
+    if groups is None and any(m in GROUP_METRICS for m in metric_names):
+        raise ValueError(f"metric(s) {[m for m in metric_names if m in GROUP_METRICS]} need groups")
+    return {m: METRICS[m](labels, preds) if m in METRICS else GROUP_METRICS[m](labels, preds, groups)
+            for m in metric_names}
 
 
-def baseline_scores(metric_names: Sequence[str], labels: Array, constant: float) -> dict[str, float]:
+def baseline_scores(metric_names: Sequence[str], labels: Array, constant: float,
+                    groups: Array | None = None) -> dict[str, float]:
     """Scores of predicting one constant (the majority class) for every example.
 
     Correlations (MCC, Pearson, Spearman) of a constant are 0 by convention: chance level.
     """
     y = np.asarray(labels)
     preds = np.full(y.shape, constant, dtype=y.dtype)
-    return {m: 0.0 if m in CORRELATIONS else METRICS[m](y, preds) for m in metric_names}
+    scores = task_scores(metric_names, y, preds, groups)
+    return {m: 0.0 if m in CORRELATIONS else v for m, v in scores.items()}
 
 
 def is_degenerate(preds: Array) -> bool:
@@ -164,8 +189,8 @@ def consistency(preds: Array, *, tol: float | None = None) -> float:
     Classification: all seeds predict the same label. With ``tol``: the predictions span at most
     ``tol`` (max - min <= tol). One seed agrees with itself: 1.0.
 
-    >>> consistency([[0, 1, 1], [0, 1, 0]])
-    0.6666666666666666
+    >>> round(consistency([[0, 1, 1], [0, 1, 0]]), 4)
+    0.6667
     """
     p = _runs(preds)
     if tol is None:
@@ -176,8 +201,8 @@ def consistency(preds: Array, *, tol: float | None = None) -> float:
 def correct_consistency(preds: Array, labels: Array, *, tol: float | None = None) -> float:
     """Share of examples every seed gets right (with ``tol``: within ``tol`` of the label).
 
-    >>> correct_consistency([[0, 1, 1], [0, 1, 0]], [0, 0, 1])
-    0.3333333333333333
+    >>> round(correct_consistency([[0, 1, 1], [0, 1, 0]], [0, 0, 1]), 4)
+    0.3333
     """
     p = _runs(preds)
     y = np.asarray(labels)
@@ -186,13 +211,28 @@ def correct_consistency(preds: Array, labels: Array, *, tol: float | None = None
     return float(np.mean(np.all(_agree(p, y[None, :], tol), axis=0)))
 
 
+def group_consistency(preds: Array, groups: Array) -> float:
+    """Share of groups on which all seeds give identical predictions for every member.
+
+    MultiRC: a question counts as consistent when every seed labels all its answer options alike.
+
+    >>> group_consistency([[1, 0, 1, 1], [1, 0, 0, 1]], groups=[7, 7, 8, 8])
+    0.5
+    """
+    p = _runs(preds)
+    g = np.asarray(groups)
+    if g.shape != (p.shape[1],):
+        raise ValueError(f"groups must have shape ({p.shape[1]},) to match preds, got {g.shape}")
+    return float(pd.Series(np.all(p == p[0], axis=0)).groupby(g).all().mean())
+
+
 def pairwise_agreement(preds: Array, *, tol: float | None = None) -> float:
     """Mean over all seed pairs of the share of examples on which the pair agrees.
 
     Needs at least two seeds (with one there is no pair).
 
-    >>> pairwise_agreement([[0, 1, 1], [0, 1, 0], [0, 1, 1]])
-    0.7777777777777778
+    >>> round(pairwise_agreement([[0, 1, 1], [0, 1, 0], [0, 1, 1]]), 4)
+    0.7778
     """
     p = _runs(preds, min_runs=2)
     pairs = itertools.combinations(range(p.shape[0]), 2)

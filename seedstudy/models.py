@@ -75,22 +75,25 @@ def load_tokenizer(spec: ModelSpec):
 
 
 def build_model(spec: ModelSpec, task: Task, tokenizer):
-    """A sequence-classification model with a new head for ``task``.
+    """A sequence-classification (or multiple-choice) model with a new head for ``task``.
 
     Call after seeding: the head's initial weights (and the whole model for ``tiny-bert``) are
     drawn from the global torch generator at this point.
     """
-    from transformers import AutoModelForSequenceClassification, BertConfig
+    from transformers import AutoModelForMultipleChoice, AutoModelForSequenceClassification, BertConfig
 
-    problem = "regression" if task.problem_type == "regression" else "single_label_classification"
+    if task.problem_type == "multiple_choice":  # one score per (example, choice) pair
+        cls, head = AutoModelForMultipleChoice, {}
+    else:
+        problem = "regression" if task.problem_type == "regression" else "single_label_classification"
+        cls, head = AutoModelForSequenceClassification, {"num_labels": task.num_labels,
+                                                          "problem_type": problem}
     if not spec.pretrained:
         config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
                             num_attention_heads=2, intermediate_size=64,
-                            max_position_embeddings=512, num_labels=task.num_labels,
-                            problem_type=problem)
-        return AutoModelForSequenceClassification.from_config(config)
-    model = _from_pretrained(AutoModelForSequenceClassification, spec.weights, spec.name,
-                             num_labels=task.num_labels, problem_type=problem)
+                            max_position_embeddings=512, **head)
+        return cls.from_config(config)
+    model = _from_pretrained(cls, spec.weights, spec.name, **head)
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return model

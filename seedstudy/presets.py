@@ -53,7 +53,8 @@ def _smoke() -> Preset:
     base = TrainConfig(task="glue-rte", model="tiny-bert", epochs=1, learning_rate=1e-3,
                        batch_size=16, max_length=64, max_train_examples=64, precision="fp32")
     configs = (replace(base, task="glue-rte"), replace(base, task="glue-stsb"),
-               replace(base, task="superglue-cb"))
+               replace(base, task="superglue-cb"), replace(base, task="superglue-copa"),
+               replace(base, task="superglue-multirc", max_train_examples=16, max_eval_examples=40))
     return Preset("smoke", "tiny random BERT, 64 training examples, 3 seeds (tests only)",
                   seeds=(1, 2, 3), configs=configs)
 

@@ -60,6 +60,12 @@ def prediction_matrix(runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray, np.n
     return preds, frames[0]["label"].to_numpy(), ids
 
 
+def example_groups(runs: Sequence[Run]) -> np.ndarray | None:
+    """Group ids (MultiRC questions) in ``prediction_matrix`` order, or None for ungrouped tasks."""
+    first = runs[0].predictions
+    return first.sort_values("idx", kind="stable")["group"].to_numpy() if "group" in first else None
+
+
 def _by_task(runs: Sequence[Run]) -> dict[tuple[str, str], list[Run]]:
     """Group runs by (task, model), seeds in ascending order."""
     groups: dict[tuple[str, str], list[Run]] = {}
@@ -72,7 +78,9 @@ def consistency_table(runs: Sequence[Run]) -> pd.DataFrame:
     """Per (task, model): consistency, correct consistency and pairwise agreement across seeds.
 
     Regression tasks use the task's tolerance (STS-B: predictions within 0.5 on the 0-5 scale)
-    and also report the mean per-example spread (max - min across seeds).
+    and also report the mean per-example spread (max - min across seeds). Grouped tasks (MultiRC)
+    add ``group_consistency``: share of questions whose every answer option all seeds label alike.
+    Multiple choice (COPA): the prediction is the chosen option, so consistency is on the choice.
     """
     rows = []
     for (task_key, model), group in _by_task(runs).items():
@@ -87,6 +95,9 @@ def consistency_table(runs: Sequence[Run]) -> pd.DataFrame:
                "mean_accuracy": float(np.mean([metrics.accuracy(labels, p) for p in preds]))
                if tol is None else np.nan,
                "mean_spread": float(metrics.per_example_spread(preds).mean()) if tol else np.nan}
+        groups = example_groups(group)
+        row["group_consistency"] = (np.nan if groups is None
+                                    else metrics.group_consistency(preds, groups))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -145,9 +156,19 @@ def format_consistency(table: pd.DataFrame) -> pd.DataFrame:
         "Correct consistency": table["correct_consistency"].map(_pts),
         "Pairwise agreement": table["pairwise_agreement"].map(_pts),
         "Mean accuracy": table["mean_accuracy"].map(_pts),
-        "Agreement rule": ["same label" if not np.isfinite(t) else f"within ±{t:g}"
-                           for t in table["tolerance"].astype(float)],
+        "Per-group consistency": table["group_consistency"].map(_pts),
+        "Agreement rule": [_rule(t, get_task(k)) for t, k in zip(table["tolerance"].astype(float),
+                                                                  table["task"])],
     })
+
+
+def _rule(tolerance: float, task) -> str:
+    """How two predictions are judged to agree, for the table's last column."""
+    if np.isfinite(tolerance):
+        return f"within ±{tolerance:g}"
+    if task.problem_type == "multiple_choice":
+        return "same choice"
+    return f"same label; group = {task.grouped_by}" if task.grouped_by else "same label"
 
 
 def write_table(table: pd.DataFrame, name: str, out_dir: Path, caption: str) -> list[Path]:

@@ -73,8 +73,12 @@ def run_dir(results_dir: Path, study: str, task: Task, model: str, seed: int) ->
 
 
 def config_hash(config: TrainConfig, data_dir: Path | None) -> str:
-    """Short hash of everything that defines a run's outcome besides the seed and code version."""
-    key = {**config.to_dict(), "data": "hub" if data_dir is None else "local"}
+    """Short hash of everything that defines a run's outcome besides the seed and code version.
+
+    Unset options (None) are left out, so adding a new option does not change existing hashes.
+    """
+    key = {k: v for k, v in config.to_dict().items() if v is not None}
+    key["data"] = "hub" if data_dir is None else "local"
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -157,8 +161,9 @@ def _record(task: Task, config: TrainConfig, seed: int, digest: str, local: Path
             predictions: pd.DataFrame, info: dict) -> dict:
     """The run.json content: what ran, on what, with which outcome."""
     labels, preds = predictions["label"].to_numpy(), predictions["pred"].to_numpy()
-    scores = metrics.task_scores(task.metrics, labels, preds)
-    baseline = metrics.baseline_scores(task.metrics, labels, info["majority_train_value"])
+    groups = predictions["group"].to_numpy() if "group" in predictions else None
+    scores = metrics.task_scores(task.metrics, labels, preds, groups)
+    baseline = metrics.baseline_scores(task.metrics, labels, info["majority_train_value"], groups)
     files = {} if local is None else {
         str(p.relative_to(local)): data.file_sha256(p)
         for p in (data.local_path(task, s, local) for s in ("train", task.eval_split))}

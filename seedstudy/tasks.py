@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ProblemType = Literal["classification", "regression"]
+ProblemType = Literal["classification", "regression", "multiple_choice"]
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,9 @@ class LocalSplit:
 
     ``columns`` maps the file's column names to the task's canonical field names; ``header`` is
     False for headerless tsv files (then ``columns`` keys are column positions as strings);
-    ``strip_title`` removes a ``"<title> -- "`` prefix from the named field.
+    ``strip_title`` removes a ``"<title> -- "`` prefix from the named field. Nested JSON is
+    flattened with ``pandas.json_normalize`` (nested keys joined by dots); ``record_path`` and
+    ``meta`` turn nested lists into rows (MultiRC: one row per answer option).
     """
 
     path: str
@@ -26,6 +28,8 @@ class LocalSplit:
     header: bool = True
     idx_column: str | None = None
     strip_title: str | None = None
+    record_path: tuple[str, ...] | None = None
+    meta: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,21 +46,33 @@ class Task:
     metrics: tuple[str, ...]
     lead_metric: str
     local: dict[str, LocalSplit] = field(default_factory=dict)
+    hub_columns: dict[str, str] | None = None
     eval_split: str = "validation"
     consistency_tolerance: float | None = None
+    choice_fields: tuple[str, ...] = ()
+    grouped_by: str | None = None
+    may_be_empty: tuple[str, ...] = ()
 
     @property
     def num_labels(self) -> int:
-        """Output size of the classification head (1 for regression)."""
+        """Output size of the head: classes, choices, or 1 for regression."""
+        if self.problem_type == "multiple_choice":
+            return len(self.choice_fields)
         return 1 if self.label_names is None else len(self.label_names)
 
     @property
     def fields(self) -> tuple[str, ...]:
-        """Canonical field names the input template reads."""
+        """Canonical text fields: those the template reads, then the answer choices."""
         import string
 
-        names = [f for t in self.text_template for _, f, _, _ in string.Formatter().parse(t) if f]
-        return tuple(dict.fromkeys(names))
+        names = [f for t in self.text_template for _, f, _, _ in string.Formatter().parse(t)
+                 if f and f != CHOICE]
+        return tuple(dict.fromkeys([*names, *self.choice_fields]))
+
+    @property
+    def columns(self) -> list[str]:
+        """Columns of every canonical split: idx, the group id if any, text fields, label."""
+        return ["idx", *(["group"] if self.grouped_by else []), *self.fields, "label"]
 
     @property
     def key(self) -> str:
@@ -69,11 +85,12 @@ def _tsv(path: str, columns: dict[str, str], *, header: bool = True) -> LocalSpl
     return LocalSplit(path=path, columns=columns, header=header)
 
 
-def _jsonl(path: str, columns: dict[str, str], **kw: str) -> LocalSplit:
-    """A SuperGLUE jsonl split; ids come from the file's ``idx``."""
-    return LocalSplit(path=path, columns=columns, idx_column="idx", **kw)
+def _jsonl(path: str, columns: dict[str, str], **kw) -> LocalSplit:
+    """A SuperGLUE jsonl split; ids come from the file's ``idx`` unless ``idx_column`` says otherwise."""
+    return LocalSplit(path=path, columns=columns, **{"idx_column": "idx", **kw})
 
 
+CHOICE = "choice"  # template placeholder filled with each answer choice in turn (multiple choice)
 _PAIR = ("{sentence1}", "{sentence2}")
 _NLI = ("{premise}", "{hypothesis}")
 _ENTAIL = ("entailment", "not_entailment")
@@ -87,11 +104,17 @@ def _glue_pair(task: str, cols: dict[str, str], label_col: str = "label") -> dic
             "validation": _tsv(f"glue/{task}/dev.tsv", columns)}
 
 
-def _superglue(task: str, fields: tuple[str, ...], **kw: str) -> dict[str, LocalSplit]:
-    """Train and val jsonl splits of a SuperGLUE task."""
-    columns = {f: f for f in (*fields, "label")}
+def _superglue(task: str, fields: tuple[str, ...] | dict[str, str], label_column: str = "label",
+               **kw) -> dict[str, LocalSplit]:
+    """Train and val jsonl splits of a SuperGLUE task (``fields``: names, or file -> canonical)."""
+    columns = {**(fields if isinstance(fields, dict) else {f: f for f in fields}), label_column: "label"}
     return {"train": _jsonl(f"superglue/{task}/train.jsonl", columns, **kw),
             "validation": _jsonl(f"superglue/{task}/val.jsonl", columns, **kw)}
+
+
+_MULTIRC_LOCAL = dict(
+    record_path=("passage", "questions", "answers"),
+    meta=(("passage", "text"), ("passage", "questions", "question"), ("passage", "questions", "idx")))
 
 
 TASKS: dict[str, Task] = {t.key: t for t in [
@@ -140,6 +163,28 @@ TASKS: dict[str, Task] = {t.key: t for t in [
                 "validation": _jsonl("superglue/BoolQ/val.jsonl",
                                      {"question": "question", "passage": "passage",
                                       "label": "label"}, strip_title="passage")}),
+    Task("copa", "superglue", "aps/super_glue", "copa", ("{premise} What was the {question}?", "{choice}"),
+         "multiple_choice", ("0", "1"), ("accuracy",), "accuracy",
+         local=_superglue("COPA", ("premise", "question", "choice1", "choice2")),
+         choice_fields=("choice1", "choice2")),
+    Task("multirc", "superglue", "aps/super_glue", "multirc", ("{question} {answer}", "{paragraph}"),
+         "classification", ("0", "1"), ("f1a", "em"), "f1a",
+         # One example per answer option (binary); options are grouped by question for EM and
+         # per-question consistency. Ids: the answer option's idx; group: the question's idx.
+         local=_superglue("MultiRC", {"passage.text": "paragraph",
+                                      "passage.questions.question": "question",
+                                      "answer.text": "answer", "passage.questions.idx": "group"},
+                          label_column="answer.label", idx_column="answer.idx", **_MULTIRC_LOCAL),
+         hub_columns={"idx.answer": "idx", "idx.question": "group", "paragraph": "paragraph",
+                      "question": "question", "answer": "answer", "label": "label"},
+         grouped_by="question",
+         may_be_empty=("answer",)),  # 3 official training options have empty text (label 0)
+    Task("wsc", "superglue", "aps/super_glue", "wsc.fixed",
+         ("{text}", 'In the passage above, does the pronoun "{span2_text}" refer to "{span1_text}"?'),
+         "classification", _BOOL, ("accuracy",), "accuracy",
+         # The span pair is made explicit in the input; spans come from the nested `target`.
+         local=_superglue("WSC", {"text": "text", "target.span1_text": "span1_text",
+                                  "target.span2_text": "span2_text"})),
 ]}
 
 ALIASES: dict[str, str] = {t.name: t.key for t in TASKS.values() if t.name != "rte"}

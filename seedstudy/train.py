@@ -37,6 +37,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     max_train_examples: int | None = None
+    max_eval_examples: int | None = None
     data_seed: int = 0
     precision: str = "fp32"
 
@@ -47,7 +48,8 @@ class TrainConfig:
                   ("batch_size", self.batch_size >= 1), ("eval_batch_size", self.eval_batch_size >= 1),
                   ("max_length", self.max_length >= 8), ("warmup_ratio", 0 <= self.warmup_ratio < 1),
                   ("weight_decay", self.weight_decay >= 0),
-                  ("max_train_examples", self.max_train_examples is None or self.max_train_examples >= 1)]
+                  ("max_train_examples", self.max_train_examples is None or self.max_train_examples >= 1),
+                  ("max_eval_examples", self.max_eval_examples is None or self.max_eval_examples >= 1)]
         for name, ok in checks:
             if not ok:
                 raise ValueError(f"bad training parameter {name}={getattr(self, name)!r}")
@@ -68,17 +70,34 @@ class FineTuneResult:
     info: dict
 
 
-def encode(tokenizer, task: Task, frame: pd.DataFrame, max_length: int) -> list[dict[str, list[int]]]:
-    """Tokenize a split once, truncated but not padded."""
+def encode(tokenizer, task: Task, frame: pd.DataFrame, max_length: int) -> list[dict]:
+    """Tokenize a split once, truncated but not padded.
+
+    Multiple choice: each example's feature holds one token list per choice.
+    """
     first, second = data.render_inputs(task, frame)
     enc = tokenizer(first, second, truncation=True, max_length=max_length)
     keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
-    return [{k: enc[k][i] for k in keys} for i in range(len(frame))]
+    k = len(task.choice_fields)
+    if k:
+        return [{key: enc[key][i * k:(i + 1) * k] for key in keys} for i in range(len(frame))]
+    return [{key: enc[key][i] for key in keys} for i in range(len(frame))]
+
+
+def length(feature: dict) -> int:
+    """Tokens in a feature (the longest choice for multiple choice)."""
+    ids = feature["input_ids"]
+    return max(map(len, ids)) if ids and isinstance(ids[0], list) else len(ids)
 
 
 def collate(tokenizer, features: list[dict], labels: np.ndarray | None = None) -> dict[str, torch.Tensor]:
-    """Pad a batch to its longest example and attach labels."""
-    batch = dict(tokenizer.pad(features, padding="longest", return_tensors="pt"))
+    """Pad a batch to its longest example (for multiple choice: longest choice) and attach labels."""
+    if isinstance(features[0]["input_ids"][0], list):  # (batch, choices, tokens)
+        n, k = len(features), len(features[0]["input_ids"])
+        flat = [{key: f[key][j] for key in f} for f in features for j in range(k)]
+        batch = {key: t.view(n, k, -1) for key, t in collate(tokenizer, flat).items()}
+    else:
+        batch = dict(tokenizer.pad(features, padding="longest", return_tensors="pt"))
     if labels is not None:
         dtype = torch.float32 if labels.dtype.kind == "f" else torch.long
         batch["labels"] = torch.as_tensor(labels, dtype=dtype)
@@ -112,7 +131,8 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
     spec = resolve_model(config.model)
     train_frame = data.subsample(data.load_split(task, "train", data_dir),
                                  config.max_train_examples, config.data_seed)
-    eval_frame = data.load_split(task, task.eval_split, data_dir)
+    eval_frame = data.subsample(data.load_split(task, task.eval_split, data_dir),
+                                config.max_eval_examples, config.data_seed)
     tokenizer = load_tokenizer(spec)
     train_features = encode(tokenizer, task, train_frame, config.max_length)
     eval_features = encode(tokenizer, task, eval_frame, config.max_length)
@@ -167,19 +187,22 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
 def predict(model: torch.nn.Module, tokenizer, features: list[dict], config: TrainConfig) -> np.ndarray:
     """Logits for every example, in input order; batches are sorted by length to pad little."""
     model.eval()
-    order = np.argsort([len(f["input_ids"]) for f in features], kind="stable")
-    logits = np.empty((len(features), model.config.num_labels), dtype=np.float32)
+    order = np.argsort([length(f) for f in features], kind="stable")
+    logits: np.ndarray | None = None
     for start in range(0, len(order), config.eval_batch_size):
         rows = order[start:start + config.eval_batch_size]
         batch = collate(tokenizer, [features[i] for i in rows])
         with _autocast(config.precision):
-            logits[rows] = model(**batch).logits.float().numpy()
+            out = model(**batch).logits.float().numpy()
+        if logits is None:  # classes, choices, or 1 score
+            logits = np.empty((len(features), out.shape[1]), dtype=np.float32)
+        logits[rows] = out
     return logits
 
 
 def prediction_frame(task: Task, eval_frame: pd.DataFrame, logits: np.ndarray) -> pd.DataFrame:
     """One row per example: idx, label, prediction and (classification) class probabilities."""
-    frame = pd.DataFrame({"idx": eval_frame["idx"].to_numpy(), "label": eval_frame["label"].to_numpy()})
+    frame = eval_frame[[c for c in ("idx", "group", "label") if c in eval_frame]].copy()
     if task.label_names is None:
         frame["pred"] = logits[:, 0].astype(np.float64)
         return frame

@@ -70,7 +70,7 @@ def test_smoke_study_end_to_end_through_papermill(tmp_path, data_dir, capsys):
     argv = ["reproduce", "--preset", "smoke", "--results-dir", str(results), "--output-dir", str(out)]
     assert main(argv) == 0
     study = results / "smoke"
-    for task in ("glue-rte", "glue-stsb", "superglue-cb"):
+    for task in ("glue-rte", "glue-stsb", "superglue-cb", "superglue-copa", "superglue-multirc"):
         assert (study / task / "tiny-bert" / "finetune.ipynb").is_file()
         assert len(list((study / task / "tiny-bert").glob("seed=*/run.json"))) == 3
     assert (study / "paper.ipynb").is_file()
@@ -81,7 +81,9 @@ def test_smoke_study_end_to_end_through_papermill(tmp_path, data_dir, capsys):
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
         assert (out / "figures" / f"{name}.pdf").is_file()
     variance = (out / "paper" / "tables" / "variance.md").read_text()
-    assert "glue-stsb" in variance and "pearson (lead)" in variance
+    assert "glue-stsb" in variance and "pearson (lead)" in variance and "f1a (lead)" in variance
+    consistency = (out / "paper" / "tables" / "consistency.md").read_text()
+    assert "same choice" in consistency and "same label; group = question" in consistency
     first = json.loads((study / "glue-rte/tiny-bert/seed=1/run.json").read_text())
 
     assert main(argv) == 0  # second time: every run is reused, nothing retrained

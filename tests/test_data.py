@@ -23,7 +23,12 @@ OFFICIAL_ROWS = {
     ("superglue-rte", "train"): 2490, ("superglue-rte", "validation"): 277,
     ("superglue-wic", "train"): 5428, ("superglue-wic", "validation"): 638,
     ("superglue-boolq", "train"): 9427, ("superglue-boolq", "validation"): 3270,
+    ("superglue-copa", "train"): 400, ("superglue-copa", "validation"): 100,
+    ("superglue-wsc", "train"): 554, ("superglue-wsc", "validation"): 104,
+    # MultiRC: one row per answer option (456/83 passages, 5,131/953 questions)
+    ("superglue-multirc", "train"): 27243, ("superglue-multirc", "validation"): 4848,
 }
+OFFICIAL_GROUPS = {("superglue-multirc", "train"): 5131, ("superglue-multirc", "validation"): 953}
 
 
 @pytest.mark.parametrize("task,split", sorted(OFFICIAL_ROWS))
@@ -32,9 +37,11 @@ def test_local_split_has_official_row_count(task, split, data_dir):
     assert len(frame) == OFFICIAL_ROWS[task, split]
     assert frame["idx"].is_unique
     t = get_task(task)
-    assert list(frame.columns) == ["idx", *t.fields, "label"]
+    assert list(frame.columns) == t.columns
     if t.label_names is not None:
         assert set(frame["label"]) <= set(range(t.num_labels))
+    if t.grouped_by:
+        assert frame["group"].nunique() == OFFICIAL_GROUPS[task, split]
 
 
 def test_every_registered_split_is_covered():
@@ -183,3 +190,51 @@ def test_hub_path_parses_the_hub_schema(monkeypatch):
     assert list(wic.columns) == ["idx", "word", "sentence1", "sentence2", "label"]
     assert wic["idx"].tolist() == [7, 8] and wic["label"].tolist() == [1, 0]
     assert wic.attrs["source"] == "hub:aps/super_glue/wic[train]"
+
+
+def test_multirc_rows_are_answer_options_grouped_by_question(data_dir):
+    val = data.load_split(get_task("multirc"), "validation", data_dir)
+    first = val[val["group"] == 0]
+    assert first["idx"].tolist() == list(range(len(first))) and len(first) >= 2
+    assert first["question"].nunique() == 1 and first["paragraph"].nunique() == 1
+    assert np.bincount(val["label"]).tolist() == [2773, 2075]
+    train = data.load_split(get_task("multirc"), "train", data_dir)
+    assert (train["answer"] == "").sum() == 3  # official empty options are kept, not dropped
+
+
+def test_grouped_subsample_keeps_whole_questions(data_dir):
+    val = data.load_split(get_task("multirc"), "validation", data_dir)
+    sub = data.subsample(val, 40, data_seed=0)
+    assert sub["group"].nunique() == 40
+    sizes = val.groupby("group").size()
+    assert len(sub) == sizes.loc[sub["group"].unique()].sum()
+    assert sub["idx"].tolist() == data.subsample(val, 40, data_seed=0)["idx"].tolist()
+
+
+def test_copa_renders_one_pair_per_choice_and_wsc_names_the_spans(data_dir):
+    copa = data.load_split(get_task("copa"), "validation", data_dir).head(2)
+    first, second = data.render_inputs(get_task("copa"), copa)
+    assert len(first) == 4 and first[0] == first[1] == "The man turned on the faucet. What was the effect?"
+    assert second[:2] == ["The toilet filled with water.", "Water flowed from the spout."]
+    wsc = data.load_split(get_task("wsc"), "validation", data_dir).head(1)
+    assert data.render_inputs(get_task("wsc"), wsc)[1] == [
+        'In the passage above, does the pronoun "him" refer to "anyone"?']
+
+
+def test_hub_path_flattens_multirc_ids(monkeypatch):
+    """MultiRC on the hub: flat rows with a nested idx {paragraph, question, answer}."""
+    import datasets
+
+    table = {"paragraph": ["P one.", "P one.", "P one."], "question": ["Q?", "Q?", "R?"],
+             "answer": ["a", "b", "c"], "label": [1, 0, 1],
+             "idx": [{"paragraph": 0, "question": 0, "answer": 0},
+                     {"paragraph": 0, "question": 0, "answer": 1},
+                     {"paragraph": 0, "question": 1, "answer": 2}]}
+    monkeypatch.delenv("SEEDSTUDY_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: datasets.Dataset.from_dict(table))
+    frame = data.load_split(get_task("multirc"), "validation")
+    assert list(frame.columns) == ["idx", "group", "question", "answer", "paragraph", "label"]
+    assert frame["idx"].tolist() == [0, 1, 2] and frame["group"].tolist() == [0, 0, 1]
+    assert frame["label"].tolist() == [1, 0, 1]

@@ -190,3 +190,37 @@ def test_adding_a_seed_never_raises_consistency(name, random_runs):
     """All-seeds metrics can only fall as seeds are added (pairwise agreement is a mean: it may rise)."""
     p, y = random_runs
     assert AGREEMENT[name](p, y) <= AGREEMENT[name](p[:-1], y)
+
+
+# ------------------------------------------------------------------ grouped metrics (MultiRC)
+def test_exact_match_and_f1a_by_hand():
+    # questions 1 (3 options), 2 (2 options), 3 (1 option)
+    groups = [1, 1, 1, 2, 2, 3]
+    labels = [1, 0, 1, 0, 1, 1]
+    preds = [1, 0, 1, 1, 1, 0]
+    assert m.exact_match(labels, preds, groups) == pytest.approx(1 / 3)  # only question 1
+    # tp=3 (idx 0, 2, 4), fp=1 (idx 3), fn=1 (idx 5) -> F1a = 6/8
+    assert m.task_scores(["f1a", "em"], labels, preds, groups) == {"f1a": pytest.approx(0.75),
+                                                                   "em": pytest.approx(1 / 3)}
+    with pytest.raises(ValueError, match=r"\['em'\] need groups"):
+        m.task_scores(["em"], labels, preds)
+    with pytest.raises(ValueError, match="groups must have shape"):
+        m.exact_match(labels, preds, groups[:-1])
+
+
+def test_group_consistency_by_hand():
+    groups = [1, 1, 1, 2, 2, 3]
+    preds = np.array([[1, 0, 1, 1, 1, 0],
+                      [1, 0, 1, 0, 1, 0],
+                      [1, 0, 1, 1, 1, 1]])
+    # q1 all alike; q2 differs at idx 3; q3 differs at idx 5 -> 1/3; per option 4/6
+    assert m.group_consistency(preds, groups) == pytest.approx(1 / 3)
+    assert m.consistency(preds) == pytest.approx(4 / 6)
+    assert m.group_consistency(preds[:1], groups) == 1.0
+    # a question is never more consistent than its options
+    assert m.group_consistency(preds, groups) <= m.consistency(preds)
+
+
+def test_grouped_baseline_predicts_the_majority_everywhere():
+    base = m.baseline_scores(["f1a", "em"], np.array([0, 0, 1, 0]), 0, groups=[1, 1, 2, 2])
+    assert base == {"f1a": 0.0, "em": 0.5}

@@ -13,13 +13,13 @@ from seedstudy.runs import Run
 from seedstudy.tasks import get_task
 
 
-def _run(task_key: str, seed: int, labels, preds, idx=None) -> Run:
+def _run(task_key: str, seed: int, labels, preds, idx=None, groups=None) -> Run:
     """A finished run as run_seeds would return it, built from arrays."""
     task = get_task(task_key)
     labels, preds = np.asarray(labels), np.asarray(preds)
-    scores = metrics.task_scores(task.metrics, labels, preds)
+    scores = metrics.task_scores(task.metrics, labels, preds, groups)
     constant = float(labels.mean()) if task.label_names is None else int(np.bincount(labels).argmax())
-    baseline = metrics.baseline_scores(task.metrics, labels, constant)
+    baseline = metrics.baseline_scores(task.metrics, labels, constant, groups)
     record = {"task": task.key, "model": "m", "seed": seed, "lead_metric": task.lead_metric,
               "metrics": scores, "majority_baseline": baseline,
               "degenerate": metrics.is_degenerate(preds),
@@ -27,8 +27,10 @@ def _run(task_key: str, seed: int, labels, preds, idx=None) -> Run:
               "config": {"precision": "fp32"}, "config_hash": "abc", "wall_seconds": 1.0,
               "provenance": {"git": {"commit": "0123456789abcdef"}}}
     idx = np.arange(len(labels)) if idx is None else np.asarray(idx)
-    return Run(record, pd.DataFrame({"idx": idx, "label": labels, "pred": preds}),
-               Path(f"/runs/{task_key}/seed={seed}"))
+    frame = pd.DataFrame({"idx": idx, "label": labels, "pred": preds})
+    if groups is not None:
+        frame.insert(1, "group", groups)
+    return Run(record, frame, Path(f"/runs/{task_key}/seed={seed}"))
 
 
 LABELS = [0, 1, 1, 0, 1, 1]
@@ -95,3 +97,15 @@ def test_tables_are_written_as_latex_and_markdown(tmp_path):
     assert "| glue-cola" in (tmp_path / "consistency.md").read_text()
     with pytest.raises(ValueError, match="no finished runs"):
         report.build_tables([])
+
+
+def test_multirc_reports_option_and_question_consistency():
+    groups, labels = [1, 1, 1, 2, 2, 3], [1, 0, 1, 0, 1, 1]
+    runs = [_run("superglue-multirc", s, labels, p, groups=groups) for s, p in
+            enumerate([[1, 0, 1, 1, 1, 0], [1, 0, 1, 0, 1, 0], [1, 0, 1, 1, 1, 1]])]
+    row = report.consistency_table(runs).iloc[0]
+    assert row["consistency"] == pytest.approx(4 / 6) and row["group_consistency"] == pytest.approx(1 / 3)
+    variance = report.variance_table(runs).set_index("metric")
+    assert variance.loc["em", "mean"] == pytest.approx(np.mean([1 / 3, 2 / 3, 2 / 3]))  # q1; q1+q2; q1+q3
+    shown = report.format_consistency(report.consistency_table(runs)).iloc[0]
+    assert shown["Per-group consistency"] == "33.3" and shown["Agreement rule"] == "same label; group = question"

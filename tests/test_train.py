@@ -108,3 +108,27 @@ def test_unknown_model_lists_the_accepted_forms():
         models.resolve_model("gpt9")
     assert models.resolve_model("roberta-large").weights == "FacebookAI/roberta-large"
     assert models.model_slug("FacebookAI/roberta-large") == "FacebookAI--roberta-large"
+
+
+@pytest.mark.parametrize("task", ["superglue-copa", "superglue-multirc", "superglue-wsc"])
+def test_new_task_shapes_fine_tune_on_the_tiny_model(task, data_dir):
+    """COPA (multiple choice), MultiRC (grouped options) and WSC run end to end and repeat exactly."""
+    config = TrainConfig(task=task, model="tiny-bert", epochs=1, learning_rate=1e-3, batch_size=8,
+                         max_length=96, max_train_examples=16, max_eval_examples=12)
+    first = fine_tune(config, 1, data_dir)
+    again = fine_tune(config, 1, data_dir).predictions
+    p = first.predictions
+    pd.testing.assert_frame_equal(p, again, check_exact=True)
+    assert np.allclose(p[["prob_0", "prob_1"]].sum(axis=1), 1.0)
+    if task == "superglue-multirc":
+        assert list(p.columns[:3]) == ["idx", "group", "label"] and p["group"].nunique() == 12
+        assert first.info["n_train"] > 16  # 16 questions, all their answer options
+    else:
+        assert len(p) == 12 and first.info["n_train"] == 16
+
+
+def test_copa_uses_a_multiple_choice_head():
+    spec = models.resolve_model("tiny-bert")
+    model = models.build_model(spec, get_task("copa"), models.load_tokenizer(spec))
+    assert type(model).__name__ == "BertForMultipleChoice"
+    assert model.classifier.out_features == 1  # one score per (premise, choice) pair
