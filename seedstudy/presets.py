@@ -31,7 +31,7 @@ class Preset:
 
 
 def _cpu() -> Preset:
-    """The default study: 5 tasks x 5 seeds with MiniLM-L6, bf16 autocast (plus QNLI, skipped offline)."""
+    """The default study: 6 tasks x 5 seeds with MiniLM-L6, bf16 autocast (plus QNLI, skipped offline)."""
     base = TrainConfig(task="glue-sst2", model="minilm-l6", learning_rate=1e-4, batch_size=16,
                        max_length=128, warmup_ratio=0.1, weight_decay=0.01, precision="bf16")
     configs = (
@@ -40,6 +40,7 @@ def _cpu() -> Preset:
         replace(base, task="glue-stsb", epochs=3, max_train_examples=1024),
         replace(base, task="superglue-cb", epochs=6, max_train_examples=None),
         replace(base, task="superglue-wic", epochs=3, max_train_examples=1024),
+        replace(base, task="superglue-copa", epochs=3, max_train_examples=None),
         replace(base, task="glue-qnli", epochs=1, max_train_examples=1024),
     )
     notes = {"glue-qnli": "listed so that a missing training split is reported, not hidden: "

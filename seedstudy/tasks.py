@@ -143,6 +143,16 @@ TASKS: dict[str, Task] = {t.key: t for t in [
     Task("qnli", "glue", "nyu-mll/glue", "qnli", ("{question}", "{sentence}"), "classification",
          _ENTAIL, ("accuracy",), "accuracy",
          local=_glue_pair("QNLI", {"question": "question", "sentence": "sentence"})),
+    Task("qqp", "glue", "nyu-mll/glue", "qqp", ("{question1}", "{question2}"), "classification",
+         ("0", "1"), ("accuracy", "f1"), "f1",
+         # Offline copies hold only the hub's dev export (parquet, with idx); train.tsv keeps
+         # GLUE's original layout for users who have it.
+         local={"train": _tsv("glue/QQP/train.tsv", {"question1": "question1", "question2": "question2",
+                                                     "is_duplicate": "label"}),
+                "validation": LocalSplit("glue/QQP/dev.parquet", {"question1": "question1",
+                                                                  "question2": "question2",
+                                                                  "label": "label"},
+                                         idx_column="idx")}),
     Task("cb", "superglue", "aps/super_glue", "cb", _NLI, "classification",
          ("entailment", "contradiction", "neutral"), ("accuracy", "macro_f1"), "macro_f1",
          local=_superglue("CB", ("premise", "hypothesis"))),

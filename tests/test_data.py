@@ -19,6 +19,7 @@ OFFICIAL_ROWS = {
     ("glue-rte", "train"): 2490, ("glue-rte", "validation"): 277,
     ("glue-wnli", "train"): 635, ("glue-wnli", "validation"): 71,
     ("glue-qnli", "validation"): 5463,
+    ("glue-qqp", "validation"): 40430,
     ("superglue-cb", "train"): 250, ("superglue-cb", "validation"): 56,
     ("superglue-rte", "train"): 2490, ("superglue-rte", "validation"): 277,
     ("superglue-wic", "train"): 5428, ("superglue-wic", "validation"): 638,
@@ -45,7 +46,8 @@ def test_local_split_has_official_row_count(task, split, data_dir):
 
 
 def test_every_registered_split_is_covered():
-    expected = {(k, s) for k, t in TASKS.items() for s in t.local} - {("glue-qnli", "train")}
+    expected = {(k, s) for k, t in TASKS.items() for s in t.local} - {("glue-qnli", "train"),
+                                                                       ("glue-qqp", "train")}
     assert expected == set(OFFICIAL_ROWS)
 
 
@@ -238,3 +240,12 @@ def test_hub_path_flattens_multirc_ids(monkeypatch):
     assert list(frame.columns) == ["idx", "group", "question", "answer", "paragraph", "label"]
     assert frame["idx"].tolist() == [0, 1, 2] and frame["group"].tolist() == [0, 0, 1]
     assert frame["label"].tolist() == [1, 0, 1]
+
+
+def test_qqp_dev_parquet_keeps_hub_ids_and_labels(data_dir):
+    qqp = data.load_split(get_task("qqp"), "validation", data_dir)
+    assert qqp["idx"].tolist() == list(range(40430))
+    assert np.bincount(qqp["label"]).tolist() == [25545, 14885]
+    assert qqp["question1"].iloc[0] == "Why are African-Americans so beautiful?"
+    with pytest.raises(data.MissingSplitError, match=r"glue/QQP/train\.tsv"):
+        data.load_split(get_task("qqp"), "train", data_dir)
