@@ -84,15 +84,20 @@ def encode(tokenizer, task: Task, frame: pd.DataFrame, max_length: int) -> list[
     return [{key: enc[key][i] for key in keys} for i in range(len(frame))]
 
 
+def _per_choice(feature: dict) -> bool:
+    """True for a multiple-choice feature (one token list per choice)."""
+    return isinstance(feature["input_ids"][0], list)
+
+
 def length(feature: dict) -> int:
     """Tokens in a feature (the longest choice for multiple choice)."""
     ids = feature["input_ids"]
-    return max(map(len, ids)) if ids and isinstance(ids[0], list) else len(ids)
+    return max(map(len, ids)) if _per_choice(feature) else len(ids)
 
 
 def collate(tokenizer, features: list[dict], labels: np.ndarray | None = None) -> dict[str, torch.Tensor]:
     """Pad a batch to its longest example (for multiple choice: longest choice) and attach labels."""
-    if isinstance(features[0]["input_ids"][0], list):  # (batch, choices, tokens)
+    if _per_choice(features[0]):  # (batch, choices, tokens)
         n, k = len(features), len(features[0]["input_ids"])
         flat = [{key: f[key][j] for key in f} for f in features for j in range(k)]
         batch = {key: t.view(n, k, -1) for key, t in collate(tokenizer, flat).items()}
@@ -116,7 +121,7 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optim
     ``foreach`` (the optimizer update over 22.7M parameters is a fixed cost of every step).
     """
     decay, no_decay = [], []
-    for name, param in model.named_parameters():
+    for param in model.parameters():
         (no_decay if param.ndim < 2 else decay).append(param)
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
@@ -125,7 +130,7 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optim
 
 def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> FineTuneResult:
     """Fine-tune ``config.model`` on ``config.task`` with ``seed``; predict the evaluation split."""
-    from transformers import get_linear_schedule_with_warmup, set_seed
+    from transformers import set_seed
 
     task = get_task(config.task)
     spec = resolve_model(config.model)
@@ -140,38 +145,15 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
     start = time.perf_counter()
     set_seed(seed)  # before the model exists: the head's init follows the seed
     model = build_model(spec, task, tokenizer)
-    order = torch.Generator().manual_seed(seed)  # data order: its own generator, seeded by seed
-    steps_per_epoch = math.ceil(len(train_features) / config.batch_size)
-    total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
-    optimizer = _optimizer(model, config)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps),
-                                                total_steps)
     labels = train_frame["label"].to_numpy()
-    losses: list[float] = []
-    model.train()
-    step = 0
-    while step < total_steps:
-        for rows in torch.randperm(len(train_features), generator=order).split(config.batch_size):
-            if step == total_steps:
-                break
-            rows = rows.numpy()
-            batch = collate(tokenizer, [train_features[i] for i in rows], labels[rows])
-            with _autocast(config.precision):
-                loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.item())
-            step += 1
+    losses = train_steps(model, tokenizer, train_features, labels, config, seed)
     train_seconds = time.perf_counter() - start
     outputs = predict(model, tokenizer, eval_features, config)
     predictions = prediction_frame(task, eval_frame, outputs)
-    tail = losses[-steps_per_epoch:]
+    steps_per_epoch = math.ceil(len(train_features) / config.batch_size)
     info = {
-        "n_train": len(train_features), "n_eval": len(eval_features), "steps": total_steps,
-        "final_train_loss": float(np.mean(tail)), "train_seconds": train_seconds,
+        "n_train": len(train_features), "n_eval": len(eval_features), "steps": len(losses),
+        "final_train_loss": float(np.mean(losses[-steps_per_epoch:])), "train_seconds": train_seconds,
         "eval_seconds": time.perf_counter() - start - train_seconds,
         "threads": torch.get_num_threads(), "train_source": train_frame.attrs.get("source"),
         "eval_source": eval_frame.attrs.get("source"),
@@ -181,6 +163,39 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
                                  else data.majority_label(labels)),
     }
     return FineTuneResult(predictions, info)
+
+
+def train_steps(model: torch.nn.Module, tokenizer, features: list[dict], labels: np.ndarray,
+                config: TrainConfig, seed: int) -> list[float]:
+    """Run ``config.epochs`` of AdamW steps in a seed-shuffled order; returns the step losses.
+
+    The data order comes from a generator of its own, seeded with ``seed``; dropout draws from
+    the global generator, which the caller seeded before building the model.
+    """
+    from transformers import get_linear_schedule_with_warmup
+
+    order = torch.Generator().manual_seed(seed)
+    total_steps = max(1, math.ceil(config.epochs * math.ceil(len(features) / config.batch_size)))
+    optimizer = _optimizer(model, config)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps),
+                                                total_steps)
+    losses: list[float] = []
+    model.train()
+    while len(losses) < total_steps:
+        for rows in torch.randperm(len(features), generator=order).split(config.batch_size):
+            if len(losses) == total_steps:
+                break
+            rows = rows.numpy()
+            batch = collate(tokenizer, [features[i] for i in rows], labels[rows])
+            with _autocast(config.precision):
+                loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+    return losses
 
 
 @torch.inference_mode()
