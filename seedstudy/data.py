@@ -73,13 +73,12 @@ def local_path(task: Task, split: str, root: Path) -> Path:
     return root / task.local[split].path
 
 
-def missing_local_splits(task: Task, data_dir: str | os.PathLike | None = None,
-                         splits: tuple[str, ...] = ("train", "validation")) -> list[Path]:
-    """Local files a task needs that are absent (empty when using the hub)."""
+def missing_local_splits(task: Task, data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Local files a run of the task needs (train and evaluation split) that are absent; [] for the hub."""
     root = resolve_data_dir(data_dir)
     if root is None:
         return []
-    return [p for p in (local_path(task, s, root) for s in splits) if not p.is_file()]
+    return [p for p in (local_path(task, s, root) for s in ("train", task.eval_split)) if not p.is_file()]
 
 
 def file_sha256(path: Path) -> str:
@@ -134,7 +133,7 @@ def _read_tsv(path: Path, spec: LocalSplit) -> tuple[pd.DataFrame, np.ndarray]:
 
 def _read_jsonl(path: Path, spec: LocalSplit) -> tuple[pd.DataFrame, np.ndarray]:
     """Read a SuperGLUE jsonl file, one JSON object per line."""
-    records = []
+    records, numbers = [], []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -142,13 +141,14 @@ def _read_jsonl(path: Path, spec: LocalSplit) -> tuple[pd.DataFrame, np.ndarray]
             records.append(json.loads(line))
         except json.JSONDecodeError as err:
             raise DataError(f"{path}:{n}: malformed row: not valid JSON ({err.msg})") from None
-    if spec.record_path:  # nested rows (MultiRC answers): error rows name the top-level record
-        owner = [n for n, r in enumerate(records, start=1) for _ in _nested(r, spec.record_path)]
+        numbers.append(n)
+    if spec.record_path:  # nested rows (MultiRC answers): error rows name the line of their record
+        owner = [n for n, r in zip(numbers, records) for _ in _nested(r, spec.record_path)]
         frame = pd.json_normalize(records, record_path=list(spec.record_path),
                                   meta=[list(m) for m in spec.meta],
                                   record_prefix=spec.record_path[-1].rstrip("s") + ".")
         return frame, np.asarray(owner)
-    return pd.json_normalize(records), np.arange(1, len(records) + 1)
+    return pd.json_normalize(records), np.asarray(numbers)
 
 
 def _nested(record: dict, path: tuple[str, ...]) -> list:

@@ -53,13 +53,8 @@ def resolve_output_dir(output_dir: str | os.PathLike | None = None) -> Path:
 
 def finetune_parameters(config: TrainConfig, seeds: list[int], *, study: str, results_dir: Path,
                         data_dir: Path | None, force: bool) -> dict:
-    """The finetune notebook's papermill parameters for one task."""
-    return {"task": config.task, "model": config.model, "seeds": seeds, "epochs": config.epochs,
-            "learning_rate": config.learning_rate, "batch_size": config.batch_size,
-            "max_length": config.max_length, "max_train_examples": config.max_train_examples,
-            "max_eval_examples": config.max_eval_examples, "data_seed": config.data_seed,
-            "warmup_ratio": config.warmup_ratio, "weight_decay": config.weight_decay,
-            "precision": config.precision, "study": study, "results_dir": str(results_dir),
+    """The finetune notebook's papermill parameters for one task: every config field, plus where and how."""
+    return {**config.to_dict(), "seeds": seeds, "study": study, "results_dir": str(results_dir),
             "data_dir": "" if data_dir is None else str(data_dir), "force": force}
 
 

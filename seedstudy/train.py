@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,11 @@ class TrainConfig:
     def to_dict(self) -> dict:
         """Plain-JSON form, recorded in every run."""
         return asdict(self)
+
+    @classmethod
+    def from_parameters(cls, values: Mapping) -> TrainConfig:
+        """Build a config from a notebook's parameter variables (each field read by its name)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
 
 @dataclass

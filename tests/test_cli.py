@@ -125,3 +125,17 @@ def test_no_data_source_offline_fails_before_any_kernel(tmp_path, monkeypatch, c
     assert main(["reproduce", "--preset", "smoke", "--results-dir", str(tmp_path / "r")]) == 2
     assert "SEEDSTUDY_DATA_DIR" in capsys.readouterr().err
     assert not list(tmp_path.rglob("*.ipynb"))
+
+
+def test_finetune_notebook_takes_every_training_parameter():
+    """The notebook's parameters are exactly TrainConfig's fields plus the run options, so no field is dropped."""
+    from dataclasses import fields
+
+    import papermill
+
+    from seedstudy.sweep import notebook
+    from seedstudy.train import TrainConfig
+
+    accepted = set(papermill.inspect_notebook(str(notebook("finetune.ipynb"))))
+    expected = {f.name for f in fields(TrainConfig)} | {"seeds", "study", "results_dir", "data_dir", "force"}
+    assert accepted == expected

@@ -122,6 +122,13 @@ def test_label_outside_label_set_names_row(data_dir, tmp_path):
         data.load_split(get_task("superglue-cb"), "validation", root)
 
 
+def test_jsonl_errors_name_the_true_line_after_blank_lines(data_dir, tmp_path):
+    root = _corrupt(data_dir, tmp_path, "superglue/CB/val.jsonl", 2,
+                    lambda row: "\n" + json.dumps({**json.loads(row), "label": "maybe"}))
+    with pytest.raises(data.DataError, match=r"val\.jsonl: row 4: label 'maybe'"):
+        data.load_split(get_task("superglue-cb"), "validation", root)
+
+
 def test_malformed_json_and_non_numeric_score(data_dir, tmp_path):
     root = _corrupt(data_dir, tmp_path, "superglue/WiC/val.jsonl", 1, lambda row: "{broken")
     with pytest.raises(data.DataError, match=r"val\.jsonl:2: malformed row: not valid JSON"):
