@@ -137,7 +137,7 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
         missing = data.missing_local_splits(task, local)
         where = "hub" if local is None else ("local" if not missing else
                                              "missing " + ", ".join(p.name for p in missing))
-        print(f"{key:18} {task.problem_type:14} lead={task.lead_metric:9} {where}")
+        print(f"{key:18} {task.problem_type:16} lead={task.lead_metric:9} {where}")
     return 0
 
 

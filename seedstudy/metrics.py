@@ -2,7 +2,8 @@
 
 Three families:
 - official task metrics (``accuracy``, ``f1``, ``macro_f1``, ``mcc``, ``pearson``, ``spearman``,
-  MultiRC's ``f1a`` and per-question ``exact_match``), computed with scikit-learn/SciPy
+  MultiRC's ``f1a`` and per-question ``exact_match``, ReCoRD's ``record_scores``, AX-g's
+  ``gender_parity``), computed with scikit-learn/SciPy
   (``evaluate.load`` would need the hub);
 - macro statistics of one metric across seeds (``macro_summary``) and failed-run flags;
 - micro agreement of per-example predictions across seeds, ``preds`` shaped
@@ -15,7 +16,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
+import string
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -24,6 +28,7 @@ from scipy import stats
 from sklearn import metrics as skm
 
 Array = np.ndarray | Sequence
+_PUNCTUATION = frozenset(string.punctuation)
 
 
 # ---------------------------------------------------------------- official task metrics
@@ -92,6 +97,63 @@ def exact_match(labels: Array, preds: Array, groups: Array) -> float:
         raise ValueError(f"groups must have shape {y.shape} like labels, got {g.shape}")
     right = pd.Series(y == p).groupby(g).all()
     return float(right.mean())
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD/ReCoRD answer normalisation: lower-case, drop punctuation and articles, fold spaces.
+
+    >>> normalize_answer("The  Eiffel-Tower!")
+    'eiffeltower'
+    """
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """Token-overlap F1 of two normalised answers (0 when they share no token).
+
+    >>> token_f1("the red car", "a red bus")
+    0.5
+    """
+    pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    same = sum((Counter(pred) & Counter(ref)).values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def record_scores(predictions: Sequence[str], answers: Sequence[Sequence[str]]) -> dict[str, float]:
+    """ReCoRD's official F1 and EM: per query the best score over its gold answers, then the mean.
+
+    ``predictions[i]`` is the entity chosen for query i, ``answers[i]`` its gold answers.
+    """
+    if len(predictions) != len(answers) or not predictions:
+        raise ValueError(f"predictions and answers must be non-empty and of equal length, "
+                         f"got {len(predictions)} and {len(answers)}")
+    if any(len(golds) == 0 for golds in answers):
+        raise ValueError("every query needs at least one gold answer")
+    f1s = [max(token_f1(p, g) for g in golds) for p, golds in zip(predictions, answers)]
+    ems = [max(float(normalize_answer(p) == normalize_answer(g)) for g in golds)
+           for p, golds in zip(predictions, answers)]
+    return {"f1": float(np.mean(f1s)), "em": float(np.mean(ems))}
+
+
+def gender_parity(preds: Array, ids: Array) -> float:
+    """AX-g gender parity: share of minimal pairs (ids 2k and 2k+1, differing only in the
+    pronoun's gender) given the same prediction. Pairs with a missing member are left out.
+
+    >>> gender_parity([1, 1, 0, 1, 1], ids=[0, 1, 2, 3, 4])
+    0.5
+    """
+    p, i = np.asarray(preds), np.asarray(ids)
+    if p.shape != i.shape or p.ndim != 1:
+        raise ValueError(f"preds and ids must be 1-D of equal length, got {p.shape} and {i.shape}")
+    by_id = dict(zip(i.tolist(), p.tolist()))
+    pairs = [(by_id[k], by_id[k + 1]) for k in by_id if k % 2 == 0 and k + 1 in by_id]
+    if not pairs:
+        raise ValueError("no complete minimal pair (ids 2k, 2k+1) among the ids")
+    return float(np.mean([a == b for a, b in pairs]))
 
 
 METRICS: dict[str, Callable[[Array, Array], float]] = {

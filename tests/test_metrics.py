@@ -224,3 +224,37 @@ def test_group_consistency_by_hand():
 def test_grouped_baseline_predicts_the_majority_everywhere():
     base = m.baseline_scores(["f1a", "em"], np.array([0, 0, 1, 0]), 0, groups=[1, 1, 2, 2])
     assert base == {"f1a": 0.0, "em": 0.5}
+
+
+# ------------------------------------------------------------------ ReCoRD and AX-g
+@pytest.mark.parametrize("raw,normal", [
+    ("The Eiffel Tower", "eiffel tower"),          # case and article
+    ("  an   apple,  a pear. ", "apple pear"),      # articles, punctuation, whitespace
+    ("U.S.A.", "usa"),                              # punctuation inside a token
+    ("Theater", "theater"),                         # 'the' only as a whole word
+])
+def test_record_normalisation(raw, normal):
+    assert m.normalize_answer(raw) == normal
+
+
+def test_record_f1_and_em_take_the_best_gold_by_hand():
+    predictions = ["Barack Obama", "the White House", "Paris"]
+    answers = [["Obama", "Barack Obama"],   # EM 1 (second gold), F1 1
+               ["White House press office"],  # F1: 2 shared of pred 2, gold 4 -> 2*(1*0.5)/1.5 = 2/3
+               ["London"]]                    # 0
+    scores = m.record_scores(predictions, answers)
+    assert scores["em"] == pytest.approx(1 / 3)
+    assert scores["f1"] == pytest.approx((1 + 2 / 3 + 0) / 3)
+    with pytest.raises(ValueError, match="at least one gold"):
+        m.record_scores(["x"], [[]])
+    with pytest.raises(ValueError, match="equal length"):
+        m.record_scores(["x"], [["x"], ["y"]])
+
+
+def test_gender_parity_by_hand():
+    # pairs (0,1) same, (2,3) differ, (4,5) same; 6 has no partner and is left out
+    assert m.gender_parity([1, 1, 0, 1, 0, 0, 1], ids=[0, 1, 2, 3, 4, 5, 6]) == pytest.approx(2 / 3)
+    # order of rows does not matter, ids do
+    assert m.gender_parity([0, 1, 1, 1], ids=[3, 1, 0, 2]) == pytest.approx(0.5)  # (0,1): 1,1; (2,3): 1,0
+    with pytest.raises(ValueError, match="no complete minimal pair"):
+        m.gender_parity([1, 0], ids=[1, 2])
