@@ -78,7 +78,7 @@ def missing_local_splits(task: Task, data_dir: str | os.PathLike | None = None) 
     root = resolve_data_dir(data_dir)
     if root is None:
         return []
-    return [p for p in (local_path(task, s, root) for s in ("train", task.eval_split)) if not p.is_file()]
+    return [p for p in (local_path(task, s, root) for s in ("train", *task.eval_splits)) if not p.is_file()]
 
 
 def file_sha256(path: Path) -> str:
@@ -103,7 +103,15 @@ def _load_local(task: Task, split: str, root: Path) -> pd.DataFrame:
     frame.insert(0, "idx", raw[spec.idx_column].to_numpy() if spec.idx_column else np.arange(len(raw)))
     if spec.strip_title:
         frame[spec.strip_title] = frame[spec.strip_title].str.split(" -- ", n=1).str[-1]
+    if spec.label_ids:
+        frame["label"] = _names_of_ids(task, frame["label"])
     return _canonical(task, frame, source=str(path), lines=lines)
+
+
+def _names_of_ids(task: Task, ids: pd.Series) -> list:
+    """Class ids (hub exports) to label names; out-of-range ids stay as they are and fail the label check."""
+    names = list(task.label_names or ())
+    return [names[i] if isinstance(i, (int, np.integer)) and 0 <= i < len(names) else i for i in ids]
 
 
 def _read_tsv(path: Path, spec: LocalSplit) -> tuple[pd.DataFrame, np.ndarray]:
@@ -185,8 +193,7 @@ def _load_hub(task: Task, split: str) -> pd.DataFrame:
         raise DataError(f"{task.hub_path}/{task.hub_config} [{split}]: missing column(s) {missing}")
     frame = frame[list(columns)].rename(columns=columns)
     if task.label_names is not None:
-        names = list(task.label_names)
-        frame["label"] = [names[i] if 0 <= i < len(names) else i for i in frame["label"]]
+        frame["label"] = _names_of_ids(task, frame["label"])
     return _canonical(task, frame, source=f"hub:{task.hub_path}/{task.hub_config}[{split}]",
                       lines=np.arange(1, len(frame) + 1))
 

@@ -66,16 +66,26 @@ def example_groups(runs: Sequence[Run]) -> np.ndarray | None:
     return first.sort_values("idx", kind="stable")["group"].to_numpy() if "group" in first else None
 
 
-def _by_task(runs: Sequence[Run]) -> dict[tuple[str, str], list[Run]]:
-    """Group runs by (task, model), seeds in ascending order."""
-    groups: dict[tuple[str, str], list[Run]] = {}
+def _by_evaluation(runs: Sequence[Run]) -> dict[tuple[str, str, str], list[Run]]:
+    """Group runs by (task, model, evaluation split), seeds ascending, predictions of that split only."""
+    groups: dict[tuple[str, str, str], list[Run]] = {}
     for run in sorted(runs, key=lambda r: r.record["seed"]):
-        groups.setdefault((run.record["task"], run.record["model"]), []).append(run)
+        for split, part in run.predictions.groupby("split", sort=False):
+            key = (run.record["task"], run.record["model"], split)
+            groups.setdefault(key, []).append(Run(run.record, part, run.path))
     return groups
 
 
+def _label(task_key: str, split: str) -> str:
+    """A table row's task label: the task key, plus the split's suffix when it has several (glue-mnli-m)."""
+    suffix = get_task(task_key).eval_splits.get(split, "")
+    return f"{task_key}-{suffix}" if suffix else task_key
+
+
 def consistency_table(runs: Sequence[Run]) -> pd.DataFrame:
-    """Per (task, model): consistency, correct consistency and pairwise agreement across seeds.
+    """Per (task, model, evaluation split): consistency, correct consistency, pairwise agreement.
+
+    Tasks with several evaluation splits (MNLI matched / mismatched) get one row per split.
 
     Regression tasks use the task's tolerance (STS-B: predictions within 0.5 on the 0-5 scale)
     and also report the mean per-example spread (max - min across seeds). Grouped tasks (MultiRC)
@@ -83,11 +93,12 @@ def consistency_table(runs: Sequence[Run]) -> pd.DataFrame:
     Multiple choice (COPA): the prediction is the chosen option, so consistency is on the choice.
     """
     rows = []
-    for (task_key, model), group in _by_task(runs).items():
+    for (task_key, model, split), group in _by_evaluation(runs).items():
         tol = get_task(task_key).consistency_tolerance
         preds, labels, _ = prediction_matrix(group)
         enough = len(group) >= 2
-        row = {"task": task_key, "model": model, "n_seeds": len(group),
+        row = {"task": _label(task_key, split), "task_key": task_key, "split": split,
+               "model": model, "n_seeds": len(group),
                "n_examples": preds.shape[1], "tolerance": tol,
                "consistency": metrics.consistency(preds, tol=tol),
                "correct_consistency": metrics.correct_consistency(preds, labels, tol=tol),
@@ -103,15 +114,15 @@ def consistency_table(runs: Sequence[Run]) -> pd.DataFrame:
 
 
 def consistency_curves(runs: Sequence[Run], *, seed: int = 0) -> pd.DataFrame:
-    """Long table of consistency vs number of seeds (2..N) for every (task, model)."""
+    """Long table of consistency vs number of seeds (2..N) for every (task, model, split)."""
     rows = []
-    for (task_key, model), group in _by_task(runs).items():
+    for (task_key, model, split), group in _by_evaluation(runs).items():
         if len(group) < 2:
             continue
         preds, labels, _ = prediction_matrix(group)
         tol = get_task(task_key).consistency_tolerance
         for k, point in metrics.consistency_curve(preds, labels, tol=tol, seed=seed).items():
-            rows.append({"task": task_key, "model": model, "n_seeds": k, **point})
+            rows.append({"task": _label(task_key, split), "model": model, "n_seeds": k, **point})
     return pd.DataFrame(rows)
 
 
@@ -158,7 +169,7 @@ def format_consistency(table: pd.DataFrame) -> pd.DataFrame:
         "Mean accuracy": table["mean_accuracy"].map(_pts),
         "Per-group consistency": table["group_consistency"].map(_pts),
         "Agreement rule": [_rule(t, get_task(k)) for t, k in zip(table["tolerance"].astype(float),
-                                                                  table["task"])],
+                                                                  table["task_key"])],
     })
 
 

@@ -126,9 +126,12 @@ def git_state() -> dict:
 
 
 def load_run(path: Path) -> Run:
-    """Read a finished run folder."""
+    """Read a finished run folder (runs stored before evaluation splits were recorded get ``validation``)."""
     record = json.loads((path / RUN_FILE).read_text())
-    return Run(record, pd.read_parquet(path / PREDICTIONS_FILE), path)
+    predictions = pd.read_parquet(path / PREDICTIONS_FILE)
+    if "split" not in predictions:
+        predictions.insert(0, "split", "validation")
+    return Run(record, predictions, path)
 
 
 def execute_run(config: TrainConfig, seed: int, *, study: str, results_dir: str | os.PathLike | None = None,
@@ -160,19 +163,26 @@ def execute_run(config: TrainConfig, seed: int, *, study: str, results_dir: str 
 def _record(task: Task, config: TrainConfig, seed: int, digest: str, local: Path | None,
             predictions: pd.DataFrame, info: dict) -> dict:
     """The run.json content: what ran, on what, with which outcome."""
-    labels, preds = predictions["label"].to_numpy(), predictions["pred"].to_numpy()
-    groups = predictions["group"].to_numpy() if "group" in predictions else None
-    scores = metrics.task_scores(task.metrics, labels, preds, groups)
-    baseline = metrics.baseline_scores(task.metrics, labels, info["majority_train_value"], groups)
+    scores, baseline = {}, {}
+    for split, part in predictions.groupby("split", sort=False):
+        labels, preds = part["label"].to_numpy(), part["pred"].to_numpy()
+        groups = part["group"].to_numpy() if "group" in part else None
+        names = {m: task.metric_name(m, split) for m in task.metrics}
+        for m, v in metrics.task_scores(task.metrics, labels, preds, groups).items():
+            scores[names[m]] = v
+        for m, v in metrics.baseline_scores(task.metrics, labels, info["majority_train_value"],
+                                            groups).items():
+            baseline[names[m]] = v
     files = {} if local is None else {
         str(p.relative_to(local)): data.file_sha256(p)
-        for p in (data.local_path(task, s, local) for s in ("train", task.eval_split))}
+        for p in (data.local_path(task, s, local) for s in ("train", *task.eval_splits))}
+    lead = task.lead_metric_name
     return {
         "task": task.key, "benchmark": task.benchmark, "model": config.model, "seed": seed,
-        "config": config.to_dict(), "config_hash": digest, "lead_metric": task.lead_metric,
+        "config": config.to_dict(), "config_hash": digest, "lead_metric": lead,
         "metrics": scores, "majority_baseline": baseline,
-        "degenerate": metrics.is_degenerate(preds),
-        "failed": metrics.is_failed(scores[task.lead_metric], baseline[task.lead_metric]),
+        "degenerate": metrics.is_degenerate(predictions["pred"].to_numpy()),
+        "failed": metrics.is_failed(scores[lead], baseline[lead]),
         "data": {"source": "hub" if local is None else str(local), "files_sha256": files},
         "run": info, "provenance": provenance(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -27,6 +27,7 @@ class LocalSplit:
     columns: dict[str, str]
     header: bool = True
     idx_column: str | None = None
+    label_ids: bool = False  # labels are already class ids (hub parquet exports), not names
     strip_title: str | None = None
     record_path: tuple[str, ...] | None = None
     meta: tuple[tuple[str, ...], ...] = ()
@@ -47,7 +48,9 @@ class Task:
     lead_metric: str
     local: dict[str, LocalSplit] = field(default_factory=dict)
     hub_columns: dict[str, str] | None = None
-    eval_split: str = "validation"
+    # Evaluation splits -> suffix of their metric names and table rows ("" for the usual single
+    # split; MNLI: "m" and "mm", each split scored and compared across seeds on its own).
+    eval_splits: dict[str, str] = field(default_factory=lambda: {"validation": ""})
     consistency_tolerance: float | None = None
     choice_fields: tuple[str, ...] = ()
     grouped_by: str | None = None
@@ -73,6 +76,16 @@ class Task:
     def columns(self) -> list[str]:
         """Columns of every canonical split: idx, the group id if any, text fields, label."""
         return ["idx", *(["group"] if self.grouped_by else []), *self.fields, "label"]
+
+    def metric_name(self, metric: str, split: str) -> str:
+        """A metric's name for one evaluation split (``accuracy`` or, for MNLI, ``accuracy_m``)."""
+        suffix = self.eval_splits[split]
+        return f"{metric}_{suffix}" if suffix else metric
+
+    @property
+    def lead_metric_name(self) -> str:
+        """The lead metric on the first evaluation split: what tables and failed-run flags use."""
+        return self.metric_name(self.lead_metric, next(iter(self.eval_splits)))
 
     @property
     def key(self) -> str:
@@ -143,6 +156,18 @@ TASKS: dict[str, Task] = {t.key: t for t in [
     Task("qnli", "glue", "nyu-mll/glue", "qnli", ("{question}", "{sentence}"), "classification",
          _ENTAIL, ("accuracy",), "accuracy",
          local=_glue_pair("QNLI", {"question": "question", "sentence": "sentence"})),
+    Task("mnli", "glue", "nyu-mll/glue", "mnli", _NLI, "classification",
+         ("entailment", "neutral", "contradiction"), ("accuracy",), "accuracy",
+         # Offline: only the hub's dev exports (parquet, integer labels); train.tsv keeps GLUE's
+         # original layout (sentence1, sentence2, gold_label) for users who have it.
+         local={"train": _tsv("glue/MNLI/train.tsv", {"sentence1": "premise", "sentence2": "hypothesis",
+                                                      "gold_label": "label"}),
+                **{split: LocalSplit(f"glue/MNLI/{name}.parquet",
+                                     {"premise": "premise", "hypothesis": "hypothesis", "label": "label"},
+                                     idx_column="idx", label_ids=True)
+                   for split, name in (("validation_matched", "dev_matched"),
+                                       ("validation_mismatched", "dev_mismatched"))}},
+         eval_splits={"validation_matched": "m", "validation_mismatched": "mm"}),
     Task("qqp", "glue", "nyu-mll/glue", "qqp", ("{question1}", "{question2}"), "classification",
          ("0", "1"), ("accuracy", "f1"), "f1",
          # Offline copies hold only the hub's dev export (parquet, with idx); train.tsv keeps

@@ -135,18 +135,20 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optim
 
 
 def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> FineTuneResult:
-    """Fine-tune ``config.model`` on ``config.task`` with ``seed``; predict the evaluation split."""
+    """Fine-tune ``config.model`` on ``config.task`` with ``seed``; predict every evaluation split."""
     from transformers import set_seed
 
     task = get_task(config.task)
     spec = resolve_model(config.model)
     train_frame = data.subsample(data.load_split(task, "train", data_dir),
                                  config.max_train_examples, config.data_seed)
-    eval_frame = data.subsample(data.load_split(task, task.eval_split, data_dir),
-                                config.max_eval_examples, config.data_seed)
+    eval_frames = {split: data.subsample(data.load_split(task, split, data_dir),
+                                         config.max_eval_examples, config.data_seed)
+                   for split in task.eval_splits}
     tokenizer = load_tokenizer(spec)
     train_features = encode(tokenizer, task, train_frame, config.max_length)
-    eval_features = encode(tokenizer, task, eval_frame, config.max_length)
+    eval_features = {split: encode(tokenizer, task, frame, config.max_length)
+                     for split, frame in eval_frames.items()}
 
     start = time.perf_counter()
     set_seed(seed)  # before the model exists: the head's init follows the seed
@@ -154,15 +156,16 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
     labels = train_frame["label"].to_numpy()
     losses = train_steps(model, tokenizer, train_features, labels, config, seed)
     train_seconds = time.perf_counter() - start
-    outputs = predict(model, tokenizer, eval_features, config)
-    predictions = prediction_frame(task, eval_frame, outputs)
+    predictions = pd.concat([
+        prediction_frame(task, eval_frames[split], predict(model, tokenizer, features, config), split)
+        for split, features in eval_features.items()], ignore_index=True)
     steps_per_epoch = math.ceil(len(train_features) / config.batch_size)
     info = {
-        "n_train": len(train_features), "n_eval": len(eval_features), "steps": len(losses),
+        "n_train": len(train_features), "n_eval": len(predictions), "steps": len(losses),
         "final_train_loss": float(np.mean(losses[-steps_per_epoch:])), "train_seconds": train_seconds,
         "eval_seconds": time.perf_counter() - start - train_seconds,
         "threads": torch.get_num_threads(), "train_source": train_frame.attrs.get("source"),
-        "eval_source": eval_frame.attrs.get("source"),
+        "eval_source": {split: frame.attrs.get("source") for split, frame in eval_frames.items()},
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_label_counts": _label_counts(task, labels),
         "majority_train_value": (float(labels.mean()) if task.label_names is None
@@ -221,9 +224,11 @@ def predict(model: torch.nn.Module, tokenizer, features: list[dict], config: Tra
     return logits
 
 
-def prediction_frame(task: Task, eval_frame: pd.DataFrame, logits: np.ndarray) -> pd.DataFrame:
-    """One row per example: idx, label, prediction and (classification) class probabilities."""
+def prediction_frame(task: Task, eval_frame: pd.DataFrame, logits: np.ndarray,
+                     split: str) -> pd.DataFrame:
+    """One row per example: split, idx, label, prediction and (classification) class probabilities."""
     frame = eval_frame[[c for c in ("idx", "group", "label") if c in eval_frame]].copy()
+    frame.insert(0, "split", split)
     if task.label_names is None:
         frame["pred"] = logits[:, 0].astype(np.float64)
         return frame

@@ -20,6 +20,7 @@ OFFICIAL_ROWS = {
     ("glue-wnli", "train"): 635, ("glue-wnli", "validation"): 71,
     ("glue-qnli", "validation"): 5463,
     ("glue-qqp", "validation"): 40430,
+    ("glue-mnli", "validation_matched"): 9815, ("glue-mnli", "validation_mismatched"): 9832,
     ("superglue-cb", "train"): 250, ("superglue-cb", "validation"): 56,
     ("superglue-rte", "train"): 2490, ("superglue-rte", "validation"): 277,
     ("superglue-wic", "train"): 5428, ("superglue-wic", "validation"): 638,
@@ -46,8 +47,8 @@ def test_local_split_has_official_row_count(task, split, data_dir):
 
 
 def test_every_registered_split_is_covered():
-    expected = {(k, s) for k, t in TASKS.items() for s in t.local} - {("glue-qnli", "train"),
-                                                                       ("glue-qqp", "train")}
+    expected = {(k, s) for k, t in TASKS.items() for s in t.local} - {
+        ("glue-qnli", "train"), ("glue-qqp", "train"), ("glue-mnli", "train")}  # not in the offline copy
     assert expected == set(OFFICIAL_ROWS)
 
 
@@ -256,3 +257,30 @@ def test_qqp_dev_parquet_keeps_hub_ids_and_labels(data_dir):
     assert qqp["question1"].iloc[0] == "Why are African-Americans so beautiful?"
     with pytest.raises(data.MissingSplitError, match=r"glue/QQP/train\.tsv"):
         data.load_split(get_task("qqp"), "train", data_dir)
+
+
+def test_mnli_dev_exports_map_integer_labels_to_names(data_dir):
+    task = get_task("mnli")
+    matched = data.load_split(task, "validation_matched", data_dir)
+    assert np.bincount(matched["label"]).tolist() == [3479, 3123, 3213]  # entailment, neutral, contradiction
+    assert matched["premise"].iloc[0] == "The new rights are nice enough"
+    assert matched["label"].iloc[0] == task.label_names.index("neutral")
+    with pytest.raises(data.MissingSplitError, match=r"glue/MNLI/train\.tsv"):
+        data.load_split(task, "train", data_dir)
+    assert task.metric_name("accuracy", "validation_mismatched") == "accuracy_mm"
+    assert task.lead_metric_name == "accuracy_m"
+
+
+def test_hub_path_asks_for_each_mnli_split(monkeypatch):
+    import datasets
+
+    table = {"premise": ["A dog runs."], "hypothesis": ["An animal moves."], "label": [0], "idx": [0]}
+    calls = []
+    monkeypatch.delenv("SEEDSTUDY_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
+    monkeypatch.setattr(datasets, "load_dataset",
+                        lambda path, name, split: calls.append(split) or datasets.Dataset.from_dict(table))
+    for split in get_task("mnli").eval_splits:
+        assert data.load_split(get_task("mnli"), split)["label"].tolist() == [0]
+    assert calls == ["validation_matched", "validation_mismatched"]

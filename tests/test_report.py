@@ -27,9 +27,9 @@ def _run(task_key: str, seed: int, labels, preds, idx=None, groups=None) -> Run:
               "config": {"precision": "fp32"}, "config_hash": "abc", "wall_seconds": 1.0,
               "provenance": {"git": {"commit": "0123456789abcdef"}}}
     idx = np.arange(len(labels)) if idx is None else np.asarray(idx)
-    frame = pd.DataFrame({"idx": idx, "label": labels, "pred": preds})
+    frame = pd.DataFrame({"split": "validation", "idx": idx, "label": labels, "pred": preds})
     if groups is not None:
-        frame.insert(1, "group", groups)
+        frame.insert(2, "group", groups)
     return Run(record, frame, Path(f"/runs/{task_key}/seed={seed}"))
 
 

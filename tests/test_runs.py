@@ -92,3 +92,31 @@ def test_find_runs_returns_every_finished_seed(finished, data_dir):
     runs.execute_run(CONFIG, 2, study="t", results_dir=root, data_dir=data_dir)
     found = runs.find_runs(root, "t")
     assert [r.record["seed"] for r in found] == [2, 4]
+
+
+def test_mnli_scores_and_compares_each_evaluation_split(tmp_path, data_dir):
+    """A hand-written GLUE-layout MNLI train.tsv beside the real dev exports: one run, two splits."""
+    from seedstudy import report
+
+    root = tmp_path / "data" / "glue" / "MNLI"
+    root.mkdir(parents=True)
+    for name in ("dev_matched", "dev_mismatched"):
+        (root / f"{name}.parquet").symlink_to(data_dir / "glue" / "MNLI" / f"{name}.parquet")
+    header = "index\tpromptID\tpairID\tgenre\tsentence1\tsentence2\tlabel1\tgold_label"
+    labels = ["entailment", "neutral", "contradiction"]
+    rows = [f"{i}\t{i}\t{i}e\tfiction\tA person number {i} walks.\tSomeone moves {i}.\t"
+            f"{labels[i % 3]}\t{labels[i % 3]}" for i in range(24)]
+    (root / "train.tsv").write_text("\n".join([header, *rows]) + "\n")
+    config = TrainConfig(task="glue-mnli", model="tiny-bert", epochs=1, learning_rate=1e-3,
+                         batch_size=8, max_length=48, max_eval_examples=30)
+    found = [runs.execute_run(config, seed, study="t", results_dir=tmp_path / "r",
+                              data_dir=tmp_path / "data") for seed in (1, 2)]
+    record = found[0].record
+    assert set(record["metrics"]) == {"accuracy_m", "accuracy_mm"} and record["lead_metric"] == "accuracy_m"
+    assert set(record["data"]["files_sha256"]) == {"glue/MNLI/train.tsv", "glue/MNLI/dev_matched.parquet",
+                                                   "glue/MNLI/dev_mismatched.parquet"}
+    assert found[0].predictions.groupby("split").size().to_dict() == {
+        "validation_matched": 30, "validation_mismatched": 30}
+    table = report.consistency_table(runs.find_runs(tmp_path / "r", "t"))
+    assert table["task"].tolist() == ["glue-mnli-m", "glue-mnli-mm"]
+    assert (table["n_examples"] == 30).all() and (table["n_seeds"] == 2).all()

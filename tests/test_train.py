@@ -44,7 +44,8 @@ def test_regression_task_predicts_scores(data_dir):
     config = TrainConfig(task="glue-stsb", model="tiny-bert", epochs=1, learning_rate=1e-3,
                          batch_size=8, max_length=48, max_train_examples=16)
     p = fine_tune(config, 3, data_dir).predictions
-    assert list(p.columns) == ["idx", "label", "pred"] and p["pred"].dtype == np.float64
+    assert list(p.columns) == ["split", "idx", "label", "pred"] and p["pred"].dtype == np.float64
+    assert set(p["split"]) == {"validation"}
     assert len(p) == 1500
 
 
@@ -121,7 +122,7 @@ def test_new_task_shapes_fine_tune_on_the_tiny_model(task, data_dir):
     pd.testing.assert_frame_equal(p, again, check_exact=True)
     assert np.allclose(p[["prob_0", "prob_1"]].sum(axis=1), 1.0)
     if task == "superglue-multirc":
-        assert list(p.columns[:3]) == ["idx", "group", "label"] and p["group"].nunique() == 12
+        assert list(p.columns[:4]) == ["split", "idx", "group", "label"] and p["group"].nunique() == 12
         assert first.info["n_train"] > 16  # 16 questions, all their answer options
     else:
         assert len(p) == 12 and first.info["n_train"] == 16
