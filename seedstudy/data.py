@@ -73,12 +73,17 @@ def local_path(task: Task, split: str, root: Path) -> Path:
     return root / task.local[split].path
 
 
+def run_files(task: Task, root: Path) -> list[Path]:
+    """The local files one run of the task reads: its training split and every evaluation split."""
+    return [local_path(task, split, root) for split in ("train", *task.eval_splits)]
+
+
 def missing_local_splits(task: Task, data_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Local files a run of the task needs (train and evaluation split) that are absent; [] for the hub."""
+    """Local files a run of the task needs that are absent; [] for the hub."""
     root = resolve_data_dir(data_dir)
     if root is None:
         return []
-    return [p for p in (local_path(task, s, root) for s in ("train", *task.eval_splits)) if not p.is_file()]
+    return [p for p in run_files(task, root) if not p.is_file()]
 
 
 def file_sha256(path: Path) -> str:

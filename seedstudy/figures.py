@@ -69,13 +69,10 @@ def consistency_curve(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
     return _save(fig, out_dir, "consistency_curve")
 
 
-def write_all(runs, out_dir: Path) -> list[Path]:
-    """All figures of the paper from a list of runs."""
-    from . import report
-
-    paths = metric_distribution(report.lead_scores(runs), out_dir)
-    paths += consistency_vs_accuracy(report.consistency_table(runs), out_dir)
-    curves = report.consistency_curves(runs)
-    if not curves.empty:
-        paths += consistency_curve(curves, out_dir)
+def write_all(summary: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
+    """All figures of the paper from the tables of ``report.summarise``."""
+    paths = metric_distribution(summary["lead"], out_dir)
+    paths += consistency_vs_accuracy(summary["consistency"], out_dir)
+    if not summary["curves"].empty:
+        paths += consistency_curve(summary["curves"], out_dir)
     return paths

@@ -217,13 +217,19 @@ CAPTIONS = {
 }
 
 
-def build_tables(runs: Sequence[Run]) -> dict[str, pd.DataFrame]:
-    """The paper's formatted tables, keyed by file name."""
+def summarise(runs: Sequence[Run]) -> dict[str, pd.DataFrame]:
+    """Every numeric table the paper needs, computed once: variance, consistency, curves, lead scores, runs."""
     if not runs:
         raise ValueError("no finished runs to report")
-    return {"variance": format_variance(variance_table(runs)),
-            "consistency": format_consistency(consistency_table(runs)),
-            "runs": run_index(runs)}
+    return {"variance": variance_table(runs), "consistency": consistency_table(runs),
+            "curves": consistency_curves(runs), "lead": lead_scores(runs), "runs": run_index(runs)}
+
+
+def build_tables(summary: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The paper's formatted tables (from ``summarise``), keyed by file name."""
+    return {"variance": format_variance(summary["variance"]),
+            "consistency": format_consistency(summary["consistency"]),
+            "runs": summary["runs"]}
 
 
 def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:

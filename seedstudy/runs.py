@@ -174,8 +174,7 @@ def _record(task: Task, config: TrainConfig, seed: int, digest: str, local: Path
                                             groups).items():
             baseline[names[m]] = v
     files = {} if local is None else {
-        str(p.relative_to(local)): data.file_sha256(p)
-        for p in (data.local_path(task, s, local) for s in ("train", *task.eval_splits))}
+        str(p.relative_to(local)): data.file_sha256(p) for p in data.run_files(task, local)}
     lead = task.lead_metric_name
     return {
         "task": task.key, "benchmark": task.benchmark, "model": config.model, "seed": seed,

@@ -89,14 +89,14 @@ def test_one_seed_has_no_pairwise_agreement_and_no_curve():
 
 
 def test_tables_are_written_as_latex_and_markdown(tmp_path):
-    paths = report.write_tables(report.build_tables(COLA + STSB), tmp_path)
+    paths = report.write_tables(report.build_tables(report.summarise(COLA + STSB)), tmp_path)
     assert sorted(p.name for p in paths) == sorted(f"{n}.{e}" for n in ("variance", "consistency", "runs")
                                                    for e in ("tex", "md"))
     tex = (tmp_path / "variance.tex").read_text()
     assert r"\begin{table}" in tex and r"\toprule" in tex and r"$\pm$" in tex
     assert "| glue-cola" in (tmp_path / "consistency.md").read_text()
     with pytest.raises(ValueError, match="no finished runs"):
-        report.build_tables([])
+        report.summarise([])
 
 
 def test_multirc_reports_option_and_question_consistency():
