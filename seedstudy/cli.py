@@ -137,7 +137,12 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
         missing = data.missing_local_splits(task, local)
         where = "hub" if local is None else ("local" if not missing else
                                              "missing " + ", ".join(p.name for p in missing))
-        print(f"{key:18} {task.problem_type:16} lead={task.lead_metric:9} {where}")
+        shape = "entity ranking" if task.ranks_entities else task.problem_type
+        role = f"diagnostic, predicted by {task.host}" if task.host else (
+            f"+ diagnostics {', '.join(task.diagnostics)}" if task.diagnostics else "")
+        metric_list = ", ".join(m + ("*" if m == task.lead_metric else "") for m in task.metrics)
+        print(f"{key:18} {shape:15} {metric_list:26} {where:30} {role}".rstrip())
+    print("* lead metric (the tables' first column for the task)")
     return 0
 
 

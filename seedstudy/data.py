@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .tasks import CHOICE, LocalSplit, Task
+from .tasks import CHOICE, LocalSplit, Task, get_task
 
 DATA_DIR_ENV = "SEEDSTUDY_DATA_DIR"
 _TRUE = {"1", "true", "yes", "on"}
@@ -74,8 +74,31 @@ def local_path(task: Task, split: str, root: Path) -> Path:
 
 
 def run_files(task: Task, root: Path) -> list[Path]:
-    """The local files one run of the task reads: its training split and every evaluation split."""
-    return [local_path(task, split, root) for split in ("train", *task.eval_splits)]
+    """The local files one run of the task needs: its training split and every evaluation split."""
+    return [local_path(task, split, root) for split in task.splits]
+
+
+def diagnostic_files(task: Task, root: Path) -> list[Path]:
+    """Local files of the task's diagnostic sets that are present (optional: used when there)."""
+    paths = [local_path(d, s, root) for d in map(get_task, task.diagnostics) for s in d.eval_splits]
+    return [p for p in paths if p.is_file()]
+
+
+def load_diagnostics(task: Task, data_dir: str | os.PathLike | None = None
+                     ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """The task's diagnostic sets that can be loaded, keyed by their task key, and why others cannot.
+
+    Diagnostics are optional extras of a run (AX-b after SuperGLUE RTE): a missing or unlabelled
+    file is a recorded reason, never a failed run.
+    """
+    frames, unavailable = {}, {}
+    for diagnostic in map(get_task, task.diagnostics):
+        split = next(iter(diagnostic.eval_splits))
+        try:
+            frames[diagnostic.key] = load_split(diagnostic, split, data_dir)
+        except DataError as err:
+            unavailable[diagnostic.key] = str(err)
+    return frames, unavailable
 
 
 def missing_local_splits(task: Task, data_dir: str | os.PathLike | None = None) -> list[Path]:
@@ -108,6 +131,8 @@ def _load_local(task: Task, split: str, root: Path) -> pd.DataFrame:
     frame.insert(0, "idx", raw[spec.idx_column].to_numpy() if spec.idx_column else np.arange(len(raw)))
     if spec.strip_title:
         frame[spec.strip_title] = frame[spec.strip_title].str.split(" -- ", n=1).str[-1]
+    if task.ranks_entities:
+        frame, lines = _entity_rows(frame, lines)
     if spec.label_ids:
         frame["label"] = _names_of_ids(task, frame["label"])
     return _canonical(task, frame, source=str(path), lines=lines)
@@ -192,15 +217,54 @@ def _load_hub(task: Task, split: str) -> pd.DataFrame:
                         f"from the hub ({type(err).__name__}); set {DATA_DIR_ENV} or --data-dir "
                         "to a local copy") from None
     frame = pd.json_normalize(ds.to_list())  # nested ids (MultiRC idx.question) become columns
-    columns = task.hub_columns or {c: c for c in task.columns}
+    derived = {"group"} if task.group_from_idx else set()
+    columns = task.hub_columns or {c: c for c in task.columns if c not in derived}
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(f"{task.hub_path}/{task.hub_config} [{split}]: missing column(s) {missing}")
     frame = frame[list(columns)].rename(columns=columns)
+    lines = np.arange(1, len(frame) + 1)
+    if derived:  # AX-g: the hub drops pair_id; minimal pairs are consecutive ids
+        frame["group"] = frame["idx"].astype("int64") // task.group_from_idx
+    if task.ranks_entities:
+        frame, lines = _entity_rows(frame, lines)
     if task.label_names is not None:
         frame["label"] = _names_of_ids(task, frame["label"])
     return _canonical(task, frame, source=f"hub:{task.hub_path}/{task.hub_config}[{split}]",
-                      lines=np.arange(1, len(frame) + 1))
+                      lines=lines)
+
+
+def _entity_rows(frame: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """ReCoRD: one row per (query, distinct candidate entity), the query's @placeholder filled in.
+
+    Entities and answers come as strings (hub) or as character spans of the passage with
+    inclusive ends (SuperGLUE jsonl); both become strings here. ``label`` is 1 when the candidate
+    equals a gold answer. Passage ``@highlight`` markers become line breaks. Ids number the
+    candidate rows in file order (stable across loads); ``group`` is the query's id.
+    """
+    rows, owners = [], []
+    for record, line in zip(frame.to_dict("records"), lines):
+        text = record["passage"]
+        entities = sorted({_span_text(text, e) for e in record["entities"]})
+        answers = sorted({_span_text(text, a) for a in record["answers"]})
+        passage = text.replace("@highlight\n", "\n")
+        for entity in entities:
+            rows.append({"group": record["group"], "passage": passage,
+                         "query": record["query"].replace("@placeholder", entity),
+                         "candidate": entity, "answers": answers, "label": int(entity in answers)})
+            owners.append(line)
+    out = pd.DataFrame(rows, columns=["group", "passage", "query", "candidate", "answers", "label"])
+    out.insert(0, "idx", np.arange(len(out)))
+    return out, np.asarray(owners, dtype="int64")
+
+
+def _span_text(text: str, item) -> str:
+    """An entity or answer as a string: itself, its ``text``, or the passage span start..end (inclusive)."""
+    if isinstance(item, str):
+        return item
+    if "text" in item:
+        return item["text"]
+    return text[item["start"]:item["end"] + 1]
 
 
 def _canonical(task: Task, frame: pd.DataFrame, *, source: str, lines: np.ndarray) -> pd.DataFrame:
@@ -236,6 +300,9 @@ def _labels(task: Task, raw: np.ndarray, source: str, lines: np.ndarray) -> np.n
             raise DataError(f"{source}: row {int(lines[i])}: label {raw[i]!r} is not a number "
                             f"(task {task.key} is a regression task)")
         return values
+    if len(raw) and all(str(v) == "-1" for v in raw):
+        raise DataError(f"{source}: unlabelled split (every label is -1, as in the hub's test "
+                        f"splits); {task.key} needs a labelled copy under {DATA_DIR_ENV}")
     lookup = {name: i for i, name in enumerate(task.label_names)}
     ids = np.empty(len(raw), dtype="int64")
     for i, value in enumerate(raw):

@@ -139,21 +139,45 @@ def record_scores(predictions: Sequence[str], answers: Sequence[Sequence[str]]) 
     return {"f1": float(np.mean(f1s)), "em": float(np.mean(ems))}
 
 
-def gender_parity(preds: Array, ids: Array) -> float:
-    """AX-g gender parity: share of minimal pairs (ids 2k and 2k+1, differing only in the
-    pronoun's gender) given the same prediction. Pairs with a missing member are left out.
+def gender_parity(preds: Array, groups: Array) -> float:
+    """AX-g gender parity: share of minimal pairs (a group: sentences that differ only in the
+    pronoun's gender) whose members get the same prediction. Groups with one member are left out.
 
-    >>> gender_parity([1, 1, 0, 1, 1], ids=[0, 1, 2, 3, 4])
+    >>> gender_parity([1, 1, 0, 1, 1], groups=[0, 0, 1, 1, 2])
     0.5
     """
-    p, i = np.asarray(preds), np.asarray(ids)
-    if p.shape != i.shape or p.ndim != 1:
-        raise ValueError(f"preds and ids must be 1-D of equal length, got {p.shape} and {i.shape}")
-    by_id = dict(zip(i.tolist(), p.tolist()))
-    pairs = [(by_id[k], by_id[k + 1]) for k in by_id if k % 2 == 0 and k + 1 in by_id]
-    if not pairs:
-        raise ValueError("no complete minimal pair (ids 2k, 2k+1) among the ids")
-    return float(np.mean([a == b for a, b in pairs]))
+    p, g = np.asarray(preds), np.asarray(groups)
+    if p.shape != g.shape or p.ndim != 1:
+        raise ValueError(f"preds and groups must be 1-D of equal length, got {p.shape} and {g.shape}")
+    by_group = pd.Series(p).groupby(g)
+    same = by_group.nunique() == 1
+    complete = by_group.size() >= 2
+    if not complete.any():
+        raise ValueError("no complete minimal pair (a group with two members) among the groups")
+    return float(same[complete].mean())
+
+
+def best_in_group(scores: Array, groups: Array) -> np.ndarray:
+    """Positions of each group's highest-scoring row (the first on ties), groups in first-seen order.
+
+    ReCoRD: a query's prediction is its highest-scoring candidate entity.
+
+    >>> best_in_group([0.2, 0.9, 0.5, 0.5], groups=[3, 3, 1, 1]).tolist()
+    [1, 2]
+    """
+    s, g = np.asarray(scores, dtype=float), np.asarray(groups)
+    if s.shape != g.shape or s.ndim != 1 or s.size == 0:
+        raise ValueError(f"scores and groups must be non-empty 1-D arrays of equal length, "
+                         f"got {s.shape} and {g.shape}")
+    frame = pd.DataFrame({"g": g, "s": s, "pos": np.arange(s.size)})
+    best = frame.sort_values(["s", "pos"], ascending=[False, True], kind="stable").drop_duplicates("g")
+    order = pd.unique(g)
+    return best.set_index("g").loc[order, "pos"].to_numpy()
+
+
+def _parity(labels: Array, preds: Array, groups: Array) -> float:
+    """``gender_parity`` in the grouped-metric signature (labels are not used)."""
+    return gender_parity(preds, groups)
 
 
 METRICS: dict[str, Callable[[Array, Array], float]] = {
@@ -161,7 +185,7 @@ METRICS: dict[str, Callable[[Array, Array], float]] = {
     "pearson": pearson, "spearman": spearman,
     "f1a": f1,  # MultiRC F1a: binary F1 over all answer options
 }
-GROUP_METRICS: dict[str, Callable[..., float]] = {"em": exact_match}
+GROUP_METRICS: dict[str, Callable[..., float]] = {"em": exact_match, "gender_parity": _parity}
 CORRELATIONS = frozenset({"mcc", "pearson", "spearman"})
 
 

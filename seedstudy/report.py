@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import metrics
+from . import metrics, scoring
 from .runs import Run
 from .tasks import get_task
 
@@ -67,18 +67,28 @@ def example_groups(runs: Sequence[Run]) -> np.ndarray | None:
 
 
 def _by_evaluation(runs: Sequence[Run]) -> dict[tuple[str, str, str], list[Run]]:
-    """Group runs by (task, model, evaluation split), seeds ascending, predictions of that split only."""
+    """Group runs by (task, model, evaluation split), seeds ascending.
+
+    Each run keeps the decisions of that split only (``scoring.decisions``: its prediction rows,
+    or for ReCoRD one chosen entity per query).
+    """
     groups: dict[tuple[str, str, str], list[Run]] = {}
     for run in sorted(runs, key=lambda r: r.record["seed"]):
+        task = get_task(run.record["task"])
         for split, part in run.predictions.groupby("split", sort=False):
             key = (run.record["task"], run.record["model"], split)
-            groups.setdefault(key, []).append(Run(run.record, part, run.path))
+            groups.setdefault(key, []).append(Run(run.record, scoring.decisions(task, split, part),
+                                                  run.path))
     return groups
 
 
 def _label(task_key: str, split: str) -> str:
-    """A table row's task label: the task key, plus the split's suffix when it has several (glue-mnli-m)."""
-    suffix = get_task(task_key).eval_splits.get(split, "")
+    """A table row's task label: the task key, plus the split's suffix when it has several
+    (glue-mnli-m); a diagnostic set is labelled by its own key (superglue-axb)."""
+    task = get_task(task_key)
+    if split not in task.eval_splits:
+        return task.evaluation_task(split).key
+    suffix = task.eval_splits[split]
     return f"{task_key}-{suffix}" if suffix else task_key
 
 
@@ -91,13 +101,16 @@ def consistency_table(runs: Sequence[Run]) -> pd.DataFrame:
     and also report the mean per-example spread (max - min across seeds). Grouped tasks (MultiRC)
     add ``group_consistency``: share of questions whose every answer option all seeds label alike.
     Multiple choice (COPA): the prediction is the chosen option, so consistency is on the choice.
+    ReCoRD: on the entity chosen per query (see ``scoring.decisions``). Diagnostic sets (AX-b,
+    AX-g after SuperGLUE RTE) get rows of their own; AX-g's groups are its minimal pairs.
     """
     rows = []
     for (task_key, model, split), group in _by_evaluation(runs).items():
-        tol = get_task(task_key).consistency_tolerance
+        scored = get_task(task_key).evaluation_task(split)
+        tol = scored.consistency_tolerance
         preds, labels, _ = prediction_matrix(group)
         enough = len(group) >= 2
-        row = {"task": _label(task_key, split), "task_key": task_key, "split": split,
+        row = {"task": _label(task_key, split), "task_key": scored.key, "split": split,
                "model": model, "n_seeds": len(group),
                "n_examples": preds.shape[1], "tolerance": tol,
                "consistency": metrics.consistency(preds, tol=tol),
@@ -120,7 +133,7 @@ def consistency_curves(runs: Sequence[Run], *, seed: int = 0) -> pd.DataFrame:
         if len(group) < 2:
             continue
         preds, labels, _ = prediction_matrix(group)
-        tol = get_task(task_key).consistency_tolerance
+        tol = get_task(task_key).evaluation_task(split).consistency_tolerance
         for k, point in metrics.consistency_curve(preds, labels, tol=tol, seed=seed).items():
             rows.append({"task": _label(task_key, split), "model": model, "n_seeds": k, **point})
     return pd.DataFrame(rows)
@@ -179,6 +192,8 @@ def _rule(tolerance: float, task) -> str:
         return f"within ±{tolerance:g}"
     if task.problem_type == "multiple_choice":
         return "same choice"
+    if task.ranks_entities:
+        return "same chosen entity per query (gold aliases count as one)"
     return f"same label; group = {task.grouped_by}" if task.grouped_by else "same label"
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import PROJECT_ROOT, data, metrics
+from . import PROJECT_ROOT, data, metrics, scoring
 from .models import model_slug
 from .tasks import Task, get_task
 from .train import TrainConfig, fine_tune
@@ -165,22 +165,20 @@ def _record(task: Task, config: TrainConfig, seed: int, digest: str, local: Path
     """The run.json content: what ran, on what, with which outcome."""
     scores, baseline = {}, {}
     for split, part in predictions.groupby("split", sort=False):
-        labels, preds = part["label"].to_numpy(), part["pred"].to_numpy()
-        groups = part["group"].to_numpy() if "group" in part else None
-        names = {m: task.metric_name(m, split) for m in task.metrics}
-        for m, v in metrics.task_scores(task.metrics, labels, preds, groups).items():
-            scores[names[m]] = v
-        for m, v in metrics.baseline_scores(task.metrics, labels, info["majority_train_value"],
-                                            groups).items():
-            baseline[names[m]] = v
+        split_scores, split_baseline = scoring.split_scores(task, split, part,
+                                                            info["majority_train_value"])
+        scores.update(split_scores)
+        baseline.update(split_baseline)
     files = {} if local is None else {
-        str(p.relative_to(local)): data.file_sha256(p) for p in data.run_files(task, local)}
+        str(p.relative_to(local)): data.file_sha256(p)
+        for p in [*data.run_files(task, local), *data.diagnostic_files(task, local)]}
     lead = task.lead_metric_name
     return {
         "task": task.key, "benchmark": task.benchmark, "model": config.model, "seed": seed,
         "config": config.to_dict(), "config_hash": digest, "lead_metric": lead,
         "metrics": scores, "majority_baseline": baseline,
-        "degenerate": metrics.is_degenerate(predictions["pred"].to_numpy()),
+        "degenerate": metrics.is_degenerate(
+            predictions.loc[predictions["split"].isin(task.eval_splits), "pred"].to_numpy()),
         "failed": metrics.is_failed(scores[lead], baseline[lead]),
         "data": {"source": "hub" if local is None else str(local), "files_sha256": files},
         "run": info, "provenance": provenance(),

@@ -55,6 +55,14 @@ class Task:
     choice_fields: tuple[str, ...] = ()
     grouped_by: str | None = None
     may_be_empty: tuple[str, ...] = ()
+    # ReCoRD's shape: one row per (query, candidate entity), scored as binary; the query's
+    # prediction is its highest-scoring candidate, compared with the gold answers as text.
+    ranks_entities: bool = False
+    # Diagnostic sets (AX, AX-b, AX-g): no training data of their own; ``host`` is the task whose
+    # trained model predicts them, and the host lists them in ``diagnostics``.
+    host: str | None = None
+    diagnostics: tuple[str, ...] = ()
+    group_from_idx: int | None = None  # group = idx // n when a source has no group column
 
     @property
     def num_labels(self) -> int:
@@ -75,12 +83,33 @@ class Task:
     @property
     def columns(self) -> list[str]:
         """Columns of every canonical split: idx, the group id if any, text fields, label."""
-        return ["idx", *(["group"] if self.grouped_by else []), *self.fields, "label"]
+        return ["idx", *(["group"] if self.grouped_by else []), *self.fields,
+                *(ENTITY_COLUMNS if self.ranks_entities else []), "label"]
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        """Splits a run of this task reads: training (unless a diagnostic set), then evaluation."""
+        return (*(() if self.host else ("train",)), *self.eval_splits)
 
     def metric_name(self, metric: str, split: str) -> str:
-        """A metric's name for one evaluation split (``accuracy`` or, for MNLI, ``accuracy_m``)."""
+        """A metric's name for one evaluation split (``accuracy`` or, for MNLI, ``accuracy_m``).
+
+        A diagnostic set's split is named by its task key; its metrics carry its short name
+        (``axb_mcc`` among superglue-rte's metrics).
+        """
+        if split not in self.eval_splits:
+            return f"{self.evaluation_task(split).name}_{metric}"
         suffix = self.eval_splits[split]
         return f"{metric}_{suffix}" if suffix else metric
+
+    def evaluation_task(self, split: str) -> Task:
+        """The task that scores predictions of ``split``: this one, or the diagnostic set it names."""
+        if split in self.eval_splits:
+            return self
+        if split in self.diagnostics:
+            return TASKS[split]
+        raise ValueError(f"{self.key} has no evaluation split {split!r}: expected one of "
+                         f"{[*self.eval_splits, *self.diagnostics]}")
 
     @property
     def lead_metric_name(self) -> str:
@@ -103,6 +132,7 @@ def _jsonl(path: str, columns: dict[str, str], **kw) -> LocalSplit:
     return LocalSplit(path=path, columns=columns, **{"idx_column": "idx", **kw})
 
 
+ENTITY_COLUMNS = ("candidate", "answers")  # ReCoRD rows: the candidate entity and the gold answers
 CHOICE = "choice"  # template placeholder filled with each answer choice in turn (multiple choice)
 _PAIR = ("{sentence1}", "{sentence2}")
 _NLI = ("{premise}", "{hypothesis}")
@@ -117,10 +147,12 @@ def _glue_pair(task: str, cols: dict[str, str], label_col: str = "label") -> dic
             "validation": _tsv(f"glue/{task}/dev.tsv", columns)}
 
 
-def _superglue(task: str, fields: tuple[str, ...] | dict[str, str], label_column: str = "label",
+def _superglue(task: str, fields: tuple[str, ...] | dict[str, str], label_column: str | None = "label",
                **kw) -> dict[str, LocalSplit]:
-    """Train and val jsonl splits of a SuperGLUE task (``fields``: names, or file -> canonical)."""
-    columns = {**(fields if isinstance(fields, dict) else {f: f for f in fields}), label_column: "label"}
+    """Train and val jsonl splits of a SuperGLUE task (``fields``: names, or file -> canonical;
+    ``label_column`` None when labels are derived while loading, as for ReCoRD)."""
+    columns = {**(fields if isinstance(fields, dict) else {f: f for f in fields}),
+               **({label_column: "label"} if label_column else {})}
     return {"train": _jsonl(f"superglue/{task}/train.jsonl", columns, **kw),
             "validation": _jsonl(f"superglue/{task}/val.jsonl", columns, **kw)}
 
@@ -167,7 +199,8 @@ TASKS: dict[str, Task] = {t.key: t for t in [
                                      idx_column="idx", label_ids=True)
                    for split, name in (("validation_matched", "dev_matched"),
                                        ("validation_mismatched", "dev_mismatched"))}},
-         eval_splits={"validation_matched": "m", "validation_mismatched": "mm"}),
+         eval_splits={"validation_matched": "m", "validation_mismatched": "mm"},
+         diagnostics=("glue-ax",)),
     Task("qqp", "glue", "nyu-mll/glue", "qqp", ("{question1}", "{question2}"), "classification",
          ("0", "1"), ("accuracy", "f1"), "f1",
          # Offline copies hold only the hub's dev export (parquet, with idx); train.tsv keeps
@@ -183,7 +216,8 @@ TASKS: dict[str, Task] = {t.key: t for t in [
          local=_superglue("CB", ("premise", "hypothesis"))),
     Task("rte", "superglue", "aps/super_glue", "rte", _NLI, "classification",
          _ENTAIL, ("accuracy",), "accuracy",
-         local=_superglue("RTE", ("premise", "hypothesis"))),
+         local=_superglue("RTE", ("premise", "hypothesis")),
+         diagnostics=("superglue-axb", "superglue-axg")),
     Task("wic", "superglue", "aps/super_glue", "wic", ("{word}: {sentence1}", "{sentence2}"),
          "classification", _BOOL, ("accuracy",), "accuracy",
          local=_superglue("WiC", ("word", "sentence1", "sentence2"))),
@@ -220,7 +254,44 @@ TASKS: dict[str, Task] = {t.key: t for t in [
          # The span pair is made explicit in the input; spans come from the nested `target`.
          local=_superglue("WSC", {"text": "text", "target.span1_text": "span1_text",
                                   "target.span2_text": "span2_text"})),
+    Task("record", "superglue", "aps/super_glue", "record", ("{query}", "{passage}"),
+         "classification", ("0", "1"), ("record_f1", "record_em"), "record_f1",
+         # One row per (query, candidate entity): the query with @placeholder replaced by the
+         # candidate, against the passage; label 1 when the candidate is a gold answer. Entities
+         # are the passage's distinct entity strings (the hub's `entities`; in the jsonl, spans).
+         local=_superglue("ReCoRD", {"passage.text": "passage", "passage.entities": "entities",
+                                     "qa.query": "query", "qa.answers": "answers",
+                                     "qa.idx": "group"},
+                          label_column=None, idx_column=None, record_path=("qas",),
+                          meta=(("passage", "text"), ("passage", "entities"))),
+         hub_columns={"idx.query": "group", "passage": "passage", "query": "query",
+                      "entities": "entities", "answers": "answers"},
+         grouped_by="query", ranks_entities=True),
 ]}
+
+# Diagnostic sets: test-only, labelled, predicted by their host's model after it is trained.
+# GLUE AX: the labelled file is GLUE's diagnostic-full.tsv (the hub's `ax` copy is unlabelled);
+# AX-b / AX-g: the SuperGLUE jsonl files, labelled on the hub too. AX-g's minimal pairs share a
+# `pair_id` in the jsonl; the hub drops it and keeps pairs as consecutive ids (2k, 2k+1).
+_DIAGNOSTICS = [
+    Task("ax", "glue", "nyu-mll/glue", "ax", _NLI, "classification",
+         ("entailment", "neutral", "contradiction"), ("mcc",), "mcc",
+         local={"test": _tsv("glue/diagnostic/diagnostic-full.tsv",
+                             {"Premise": "premise", "Hypothesis": "hypothesis", "Label": "label"})},
+         eval_splits={"test": ""}, host="glue-mnli"),
+    Task("axb", "superglue", "aps/super_glue", "axb", _PAIR, "classification",
+         _ENTAIL, ("mcc",), "mcc",
+         local={"test": _jsonl("superglue/AX-b/AX-b.jsonl",
+                               {"sentence1": "sentence1", "sentence2": "sentence2", "label": "label"})},
+         eval_splits={"test": ""}, host="superglue-rte"),
+    Task("axg", "superglue", "aps/super_glue", "axg", _NLI, "classification",
+         _ENTAIL, ("accuracy", "gender_parity"), "accuracy",
+         local={"test": _jsonl("superglue/AX-g/AX-g.jsonl",
+                               {"premise": "premise", "hypothesis": "hypothesis",
+                                "pair_id": "group", "label": "label"})},
+         eval_splits={"test": ""}, host="superglue-rte", grouped_by="pair", group_from_idx=2),
+]
+TASKS.update({t.key: t for t in _DIAGNOSTICS})
 
 ALIASES: dict[str, str] = {t.name: t.key for t in TASKS.values() if t.name != "rte"}
 

@@ -18,7 +18,7 @@ import torch
 
 from . import data
 from .models import build_model, load_tokenizer, resolve_model
-from .tasks import Task, get_task
+from .tasks import ENTITY_COLUMNS, Task, get_task
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -44,7 +44,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         """Reject bad values here, before any training starts."""
-        get_task(self.task)
+        task = get_task(self.task)
+        if task.host:
+            raise ValueError(f"bad training parameter task={self.task!r}: {task.key} is a diagnostic "
+                             f"set without training data; it is predicted by the model of "
+                             f"{task.host} (run that task)")
         checks = [("epochs", self.epochs > 0), ("learning_rate", self.learning_rate > 0),
                   ("batch_size", self.batch_size >= 1), ("eval_batch_size", self.eval_batch_size >= 1),
                   ("max_length", self.max_length >= 8), ("warmup_ratio", 0 <= self.warmup_ratio < 1),
@@ -145,9 +149,11 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
     eval_frames = {split: data.subsample(data.load_split(task, split, data_dir),
                                          config.max_eval_examples, config.data_seed)
                    for split in task.eval_splits}
+    diagnostics, unavailable = data.load_diagnostics(task, data_dir)
+    eval_frames.update(diagnostics)  # whole diagnostic sets, keyed by their task key
     tokenizer = load_tokenizer(spec)
     train_features = encode(tokenizer, task, train_frame, config.max_length)
-    eval_features = {split: encode(tokenizer, task, frame, config.max_length)
+    eval_features = {split: encode(tokenizer, task.evaluation_task(split), frame, config.max_length)
                      for split, frame in eval_frames.items()}
 
     start = time.perf_counter()
@@ -157,7 +163,8 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
     losses = train_steps(model, tokenizer, train_features, labels, config, seed)
     train_seconds = time.perf_counter() - start
     predictions = pd.concat([
-        prediction_frame(task, eval_frames[split], predict(model, tokenizer, features, config), split)
+        prediction_frame(task.evaluation_task(split), eval_frames[split],
+                         predict(model, tokenizer, features, config), split)
         for split, features in eval_features.items()], ignore_index=True)
     steps_per_epoch = math.ceil(len(train_features) / config.batch_size)
     info = {
@@ -166,6 +173,7 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
         "eval_seconds": time.perf_counter() - start - train_seconds,
         "threads": torch.get_num_threads(), "train_source": train_frame.attrs.get("source"),
         "eval_source": {split: frame.attrs.get("source") for split, frame in eval_frames.items()},
+        "diagnostics_unavailable": unavailable,
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_label_counts": _label_counts(task, labels),
         "majority_train_value": (float(labels.mean()) if task.label_names is None
@@ -226,8 +234,12 @@ def predict(model: torch.nn.Module, tokenizer, features: list[dict], config: Tra
 
 def prediction_frame(task: Task, eval_frame: pd.DataFrame, logits: np.ndarray,
                      split: str) -> pd.DataFrame:
-    """One row per example: split, idx, label, prediction and (classification) class probabilities."""
-    frame = eval_frame[[c for c in ("idx", "group", "label") if c in eval_frame]].copy()
+    """One row per example: split, idx, label, prediction and (classification) class probabilities.
+
+    ReCoRD rows also keep their candidate entity and gold answers, which its scores read.
+    """
+    keep = ("idx", "group", *(ENTITY_COLUMNS if task.ranks_entities else ()), "label")
+    frame = eval_frame[[c for c in keep if c in eval_frame]].copy()
     frame.insert(0, "split", split)
     if task.label_names is None:
         frame["pred"] = logits[:, 0].astype(np.float64)

@@ -252,9 +252,20 @@ def test_record_f1_and_em_take_the_best_gold_by_hand():
 
 
 def test_gender_parity_by_hand():
-    # pairs (0,1) same, (2,3) differ, (4,5) same; 6 has no partner and is left out
-    assert m.gender_parity([1, 1, 0, 1, 0, 0, 1], ids=[0, 1, 2, 3, 4, 5, 6]) == pytest.approx(2 / 3)
-    # order of rows does not matter, ids do
-    assert m.gender_parity([0, 1, 1, 1], ids=[3, 1, 0, 2]) == pytest.approx(0.5)  # (0,1): 1,1; (2,3): 1,0
+    # pairs 0, 1, 2: same, differ, same; group 3 has no partner and is left out
+    assert m.gender_parity([1, 1, 0, 1, 0, 0, 1], groups=[0, 0, 1, 1, 2, 2, 3]) == pytest.approx(2 / 3)
+    # row order does not matter, groups do
+    assert m.gender_parity([0, 1, 1, 1], groups=[1, 0, 0, 1]) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="no complete minimal pair"):
-        m.gender_parity([1, 0], ids=[1, 2])
+        m.gender_parity([1, 0], groups=[1, 2])
+    # as a task metric: grouped, labels unused; a constant prediction has perfect parity
+    scores = m.task_scores(["accuracy", "gender_parity"], [0, 1, 0, 1], [0, 0, 1, 0], groups=[0, 0, 1, 1])
+    assert scores == {"accuracy": 0.25, "gender_parity": 0.5}
+    assert m.baseline_scores(["gender_parity"], [0, 1, 0, 1], 0, groups=[0, 0, 1, 1]) == {"gender_parity": 1.0}
+
+
+def test_best_in_group_takes_the_top_score_first_on_ties():
+    assert m.best_in_group([0.1, 0.7, 0.7, 0.3, 0.9], groups=[5, 5, 5, 2, 2]).tolist() == [1, 4]
+    assert m.best_in_group([0.5, 0.5], groups=[0, 0]).tolist() == [0]  # constant: first candidate
+    with pytest.raises(ValueError, match="equal length"):
+        m.best_in_group([0.1], groups=[0, 1])
