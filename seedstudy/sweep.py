@@ -35,6 +35,7 @@ class TaskOutcome:
     status: str  # "done", "skipped" or "failed"
     detail: str
     seconds: float = 0.0
+    model: str = ""
 
 
 def notebook(name: str) -> Path:
@@ -118,7 +119,7 @@ def run_study(preset: Preset, *, seeds: list[int] | None = None, tasks: list[str
 
     study = study or preset.name
     seeds = validate_seeds(seeds or preset.seeds)
-    configs = [preset.config_for(get_task(t).key) for t in tasks] if tasks else list(preset.configs)
+    configs = preset.configs_for([get_task(t).key for t in tasks]) if tasks else list(preset.configs)
     local = data.require_source(data_dir)
     root = ensure_writable(resolve_results_dir(results_dir))
     outcomes = []
@@ -127,7 +128,7 @@ def run_study(preset: Preset, *, seeds: list[int] | None = None, tasks: list[str
         missing = data.missing_local_splits(task, local)
         if missing:
             reason = f"missing local file(s): {', '.join(str(p.relative_to(local)) for p in missing)}"
-            outcomes.append(TaskOutcome(task.key, "skipped", reason))
+            outcomes.append(TaskOutcome(task.key, "skipped", reason, model=config.model))
             echo(f"SKIP {task.key}: {reason} (data dir {local}); "
                  f"{preset.notes.get(task.key, 'use the hub or add the files to run it')}")
             continue
@@ -136,11 +137,13 @@ def run_study(preset: Preset, *, seeds: list[int] | None = None, tasks: list[str
             run_task(config, seeds, study=study, results_dir=str(root),
                      data_dir=str(local) if local else None, force=force)
         except NotebookFailed as err:
-            outcomes.append(TaskOutcome(task.key, "failed", str(err), time.perf_counter() - start))
+            outcomes.append(TaskOutcome(task.key, "failed", str(err), time.perf_counter() - start,
+                                        config.model))
             echo(f"FAIL {task.key}: {err}")
             continue
-        outcomes.append(TaskOutcome(task.key, "done", "", time.perf_counter() - start))
-        echo(f"done {task.key}: {len(seeds)} seeds in {time.perf_counter() - start:.0f} s")
+        outcomes.append(TaskOutcome(task.key, "done", "", time.perf_counter() - start, config.model))
+        echo(f"done {task.key} ({config.model}): {len(seeds)} seeds in "
+             f"{time.perf_counter() - start:.0f} s")
     skipped = [vars(o) for o in outcomes if o.status != "done"]
     (root / study).mkdir(parents=True, exist_ok=True)
     (root / study / SKIPPED_FILE).write_text(json.dumps(skipped, indent=2))

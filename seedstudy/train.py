@@ -8,6 +8,7 @@ else draws from it. Batches are padded to their own longest example (dynamic pad
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -17,7 +18,8 @@ import pandas as pd
 import torch
 
 from . import data
-from .models import build_model, load_tokenizer, resolve_model
+from .models import (LoraSettings, ModelSpec, build_model, load_tokenizer, parameter_counts,
+                     resolve_lora, resolve_model)
 from .tasks import ENTITY_COLUMNS, Task, get_task
 
 PRECISIONS = ("fp32", "bf16")
@@ -41,6 +43,13 @@ class TrainConfig:
     max_eval_examples: int | None = None
     data_seed: int = 0
     precision: str = "fp32"
+    # LoRA (peft): None = full fine-tuning. Unset alpha/dropout/targets take the defaults of
+    # ``models.resolve_lora`` (alpha 2 x rank, dropout 0.05, attention projections).
+    lora_rank: int | None = None
+    lora_alpha: float | None = None
+    lora_dropout: float | None = None
+    lora_targets: tuple[str, ...] | None = None
+    gradient_checkpointing: bool = False  # trade compute for memory; results are unchanged
 
     def __post_init__(self) -> None:
         """Reject bad values here, before any training starts."""
@@ -58,13 +67,24 @@ class TrainConfig:
         for name, ok in checks:
             if not ok:
                 raise ValueError(f"bad training parameter {name}={getattr(self, name)!r}")
+        if self.lora_targets is not None:  # papermill and JSON give lists
+            object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
+        lora_checks = [("lora_rank", self.lora_rank is None or self.lora_rank >= 1),
+                       ("lora_alpha", self.lora_alpha is None or self.lora_alpha > 0),
+                       ("lora_dropout", self.lora_dropout is None or 0 <= self.lora_dropout < 1)]
+        for name, ok in lora_checks:
+            if not ok:
+                raise ValueError(f"bad training parameter {name}={getattr(self, name)!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"bad training parameter precision={self.precision!r}: "
                              f"expected one of {PRECISIONS}")
 
     def to_dict(self) -> dict:
         """Plain-JSON form, recorded in every run."""
-        return asdict(self)
+        values = asdict(self)
+        if values["lora_targets"] is not None:
+            values["lora_targets"] = list(values["lora_targets"])
+        return values
 
     @classmethod
     def from_parameters(cls, values: Mapping) -> TrainConfig:
@@ -87,7 +107,8 @@ def encode(tokenizer, task: Task, frame: pd.DataFrame, max_length: int) -> list[
     """
     first, second = data.render_inputs(task, frame)
     enc = tokenizer(first, second, truncation=True, max_length=max_length)
-    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
+    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask")
+            if k in enc and k in tokenizer.model_input_names]  # LLMs take no token_type_ids
     k = len(task.choice_fields)
     if k:
         return [{key: enc[key][i * k:(i + 1) * k] for key in keys} for i in range(len(frame))]
@@ -119,9 +140,28 @@ def collate(tokenizer, features: list[dict], labels: np.ndarray | None = None) -
     return batch
 
 
-def _autocast(precision: str):
-    """bf16 autocast on CPU when asked; fp32 otherwise (exact comparisons)."""
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+DEVICE_ENV = "SEEDSTUDY_DEVICE"
+
+
+def pick_device() -> torch.device:
+    """``$SEEDSTUDY_DEVICE`` if set, else the first CUDA GPU when there is one, else the CPU."""
+    chosen = os.environ.get(DEVICE_ENV) or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(chosen)
+    if device.type == "cuda":
+        # TF32 matmuls for any fp32 work left under autocast (Ampere and later); recorded per run.
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    return device
+
+
+def _autocast(precision: str, device: torch.device):
+    """bf16 autocast on the run's device when asked; fp32 otherwise (exact comparisons)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """A batch on the model's device."""
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
 def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -132,7 +172,8 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optim
     """
     decay, no_decay = [], []
     for param in model.parameters():
-        (no_decay if param.ndim < 2 else decay).append(param)
+        if param.requires_grad:  # LoRA: adapters and head only
+            (no_decay if param.ndim < 2 else decay).append(param)
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.learning_rate, fused=True)
@@ -156,9 +197,12 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
     eval_features = {split: encode(tokenizer, task.evaluation_task(split), frame, config.max_length)
                      for split, frame in eval_frames.items()}
 
+    device = pick_device()
     start = time.perf_counter()
-    set_seed(seed)  # before the model exists: the head's init follows the seed
-    model = build_model(spec, task, tokenizer)
+    set_seed(seed)  # before the model exists: head init (and LoRA init) follow the seed
+    model = build_model(spec, task, tokenizer, lora=_lora(config, spec)).to(device)
+    if config.gradient_checkpointing:
+        _base(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     labels = train_frame["label"].to_numpy()
     losses = train_steps(model, tokenizer, train_features, labels, config, seed)
     train_seconds = time.perf_counter() - start
@@ -171,15 +215,51 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
         "n_train": len(train_features), "n_eval": len(predictions), "steps": len(losses),
         "final_train_loss": float(np.mean(losses[-steps_per_epoch:])), "train_seconds": train_seconds,
         "eval_seconds": time.perf_counter() - start - train_seconds,
-        "threads": torch.get_num_threads(), "train_source": train_frame.attrs.get("source"),
+        "threads": torch.get_num_threads(), "device": _device_name(device),
+        "tf32": device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32,
+        "train_source": train_frame.attrs.get("source"),
         "eval_source": {split: frame.attrs.get("source") for split, frame in eval_frames.items()},
         "diagnostics_unavailable": unavailable,
-        "parameters": sum(p.numel() for p in model.parameters()),
+        "parameters": parameter_counts(model)["total"],
+        "trainable_parameters": parameter_counts(model)["trainable"],
+        "lora": None if config.lora_rank is None else vars(_lora(config, spec)),
         "train_label_counts": _label_counts(task, labels),
         "majority_train_value": (float(labels.mean()) if task.label_names is None
                                  else data.majority_label(labels)),
     }
     return FineTuneResult(predictions, info)
+
+
+def _lora(config: TrainConfig, spec: ModelSpec) -> LoraSettings | None:
+    """The run's LoRA settings with defaults resolved for the model's family (None: full fine-tuning)."""
+    if config.lora_rank is None:
+        return None
+    return resolve_lora(_model_type(spec), config.lora_rank, config.lora_alpha, config.lora_dropout,
+                        config.lora_targets)
+
+
+def _model_type(spec: ModelSpec) -> str:
+    """The architecture family (``llama``, ``bert`` ...) of a model spec, read from its config."""
+    from transformers import AutoConfig
+
+    from .models import RANDOM_ARCHITECTURES
+
+    if spec.architecture:
+        return RANDOM_ARCHITECTURES[spec.architecture][0]
+    return AutoConfig.from_pretrained(spec.weights).model_type
+
+
+def _base(model: torch.nn.Module) -> torch.nn.Module:
+    """The transformers model inside the LoRA and multiple-choice wrappers."""
+    inner = getattr(model, "scorer", model)
+    return inner.get_base_model() if hasattr(inner, "get_base_model") else inner
+
+
+def _device_name(device: torch.device) -> str:
+    """The device in words, e.g. ``cuda:0 (NVIDIA H100 80GB HBM3)`` or ``cpu``."""
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.current_device()} ({torch.cuda.get_device_name()})"
+    return device.type
 
 
 def train_steps(model: torch.nn.Module, tokenizer, features: list[dict], labels: np.ndarray,
@@ -189,13 +269,10 @@ def train_steps(model: torch.nn.Module, tokenizer, features: list[dict], labels:
     The data order comes from a generator of its own, seeded with ``seed``; dropout draws from
     the global generator, which the caller seeded before building the model.
     """
-    from transformers import get_linear_schedule_with_warmup
-
+    device = next(model.parameters()).device
     order = torch.Generator().manual_seed(seed)
     total_steps = max(1, math.ceil(config.epochs * math.ceil(len(features) / config.batch_size)))
-    optimizer = _optimizer(model, config)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps),
-                                                total_steps)
+    optimizer, scheduler = make_optimizer(model, config, total_steps)
     losses: list[float] = []
     model.train()
     while len(losses) < total_steps:
@@ -203,29 +280,47 @@ def train_steps(model: torch.nn.Module, tokenizer, features: list[dict], labels:
             if len(losses) == total_steps:
                 break
             rows = rows.numpy()
-            batch = collate(tokenizer, [features[i] for i in rows], labels[rows])
-            with _autocast(config.precision):
-                loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.item())
+            batch = _to(collate(tokenizer, [features[i] for i in rows], labels[rows]), device)
+            losses.append(training_step(model, batch, optimizer, scheduler, config))
     return losses
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig, total_steps: int):
+    """AdamW and its linear warm-up/decay schedule over ``total_steps``."""
+    from transformers import get_linear_schedule_with_warmup
+
+    optimizer = _optimizer(model, config)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps),
+                                                total_steps)
+    return optimizer, scheduler
+
+
+def training_step(model: torch.nn.Module, batch: dict[str, torch.Tensor], optimizer, scheduler,
+                  config: TrainConfig) -> float:
+    """One AdamW step on a batch already on the model's device; returns the loss."""
+    device = next(model.parameters()).device
+    with _autocast(config.precision, device):
+        loss = model(**batch).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.item()
 
 
 @torch.inference_mode()
 def predict(model: torch.nn.Module, tokenizer, features: list[dict], config: TrainConfig) -> np.ndarray:
     """Logits for every example, in input order; batches are sorted by length to pad little."""
     model.eval()
+    device = next(model.parameters()).device
     order = np.argsort([length(f) for f in features], kind="stable")
     logits: np.ndarray | None = None
     for start in range(0, len(order), config.eval_batch_size):
         rows = order[start:start + config.eval_batch_size]
-        batch = collate(tokenizer, [features[i] for i in rows])
-        with _autocast(config.precision):
-            out = model(**batch).logits.float().numpy()
+        batch = _to(collate(tokenizer, [features[i] for i in rows]), device)
+        with _autocast(config.precision, device):
+            out = model(**batch).logits.float().cpu().numpy()
         if logits is None:  # classes, choices, or 1 score
             logits = np.empty((len(features), out.shape[1]), dtype=np.float32)
         logits[rows] = out

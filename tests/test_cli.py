@@ -73,6 +73,10 @@ def test_smoke_study_end_to_end_through_papermill(tmp_path, data_dir, capsys):
     for task in ("glue-rte", "glue-stsb", "superglue-cb", "superglue-copa", "superglue-multirc"):
         assert (study / task / "tiny-bert" / "finetune.ipynb").is_file()
         assert len(list((study / task / "tiny-bert").glob("seed=*/run.json"))) == 3
+    for task in ("superglue-rte", "superglue-copa"):  # the decoder arm: tiny Llama with LoRA
+        record = json.loads((study / task / "tiny-llama" / "seed=2" / "run.json").read_text())
+        assert record["run"]["lora"]["rank"] == 4
+        assert record["run"]["trainable_parameters"] < record["run"]["parameters"] / 100
     assert (study / "paper.ipynb").is_file()
     for name in ("variance", "consistency", "runs"):
         assert (out / "paper" / "tables" / f"{name}.tex").is_file()
