@@ -22,6 +22,7 @@ if not os.environ.get("SEEDSTUDY_DATA_DIR") and SHARED_DATA.is_dir():
 _scratch = Path(tempfile.mkdtemp(prefix="seedstudy-tests-"))
 os.environ["SEEDSTUDY_RESULTS_DIR"] = str(_scratch / "results")
 os.environ["SEEDSTUDY_OUTPUT_DIR"] = str(_scratch / "output")
+os.environ["SEEDSTUDY_CACHE_DIR"] = str(_scratch / "cache")
 
 
 @pytest.fixture(scope="session")

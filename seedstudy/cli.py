@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="module names given LoRA adapters (default: the family's attention projections)")
     run.add_argument("--gradient-checkpointing", action="store_true",
                      help="recompute activations in the backward pass to save memory (same results)")
+    run.add_argument("--group-by-length", action="store_true",
+                     help="batch examples of similar length (order still drawn from the seed)")
     run.add_argument("--force", action="store_true", help="re-run and replace finished runs")
     _common(run)
 
@@ -108,6 +110,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides["lora_targets"] = tuple(args.lora_targets)
     if args.gradient_checkpointing:
         overrides["gradient_checkpointing"] = True
+    if args.group_by_length:
+        overrides["group_by_length"] = True
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     out = run_task(config, args.seeds or list(preset.seeds), study=args.study or preset.name,
                    results_dir=args.results_dir, data_dir=args.data_dir, force=args.force)

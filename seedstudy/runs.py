@@ -36,6 +36,7 @@ PACKAGES = ("seedstudy", "torch", "transformers", "tokenizers", "datasets", "num
 
 
 EXECUTION_ONLY = frozenset({"gradient_checkpointing"})
+LATER_SWITCHES = frozenset({"group_by_length"})
 
 
 class RunConflictError(RuntimeError):
@@ -78,10 +79,12 @@ def run_dir(results_dir: Path, study: str, task: Task, model: str, seed: int) ->
 def config_hash(config: TrainConfig, data_dir: Path | None) -> str:
     """Short hash of everything that defines a run's outcome besides the seed and code version.
 
-    Unset options (None) are left out, so adding a new option does not change existing hashes;
-    so are options that change how a run executes but not its outcome (gradient checkpointing).
+    Unset options (None, or False for switches added later) are left out, so adding an option
+    does not change existing hashes; so are options that change how a run executes but not its
+    outcome (gradient checkpointing).
     """
-    key = {k: v for k, v in config.to_dict().items() if v is not None and k not in EXECUTION_ONLY}
+    key = {k: v for k, v in config.to_dict().items()
+           if v is not None and k not in EXECUTION_ONLY and not (k in LATER_SWITCHES and v is False)}
     key["data"] = "hub" if data_dir is None else "local"
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import data
+from . import cache, data
 from .models import (LoraSettings, ModelSpec, build_model, load_tokenizer, parameter_counts,
                      resolve_lora, resolve_model)
 from .tasks import ENTITY_COLUMNS, Task, get_task
@@ -50,6 +50,7 @@ class TrainConfig:
     lora_dropout: float | None = None
     lora_targets: tuple[str, ...] | None = None
     gradient_checkpointing: bool = False  # trade compute for memory; results are unchanged
+    group_by_length: bool = False  # batches of similar length (seeded), less padding
 
     def __post_init__(self) -> None:
         """Reject bad values here, before any training starts."""
@@ -101,18 +102,22 @@ class FineTuneResult:
 
 
 def encode(tokenizer, task: Task, frame: pd.DataFrame, max_length: int) -> list[dict]:
-    """Tokenize a split once, truncated but not padded.
+    """Tokenize a split once, truncated but not padded; cached on disk for every later seed.
 
     Multiple choice: each example's feature holds one token list per choice.
     """
     first, second = data.render_inputs(task, frame)
-    enc = tokenizer(first, second, truncation=True, max_length=max_length)
-    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask")
-            if k in enc and k in tokenizer.model_input_names]  # LLMs take no token_type_ids
     k = len(task.choice_fields)
-    if k:
-        return [{key: enc[key][i * k:(i + 1) * k] for key in keys} for i in range(len(frame))]
-    return [{key: enc[key][i] for key in keys} for i in range(len(frame))]
+
+    def tokenize() -> list[dict]:
+        enc = tokenizer(first, second, truncation=True, max_length=max_length)
+        keys = [key for key in ("input_ids", "token_type_ids", "attention_mask")
+                if key in enc and key in tokenizer.model_input_names]  # LLMs take no token_type_ids
+        if k:
+            return [{key: enc[key][i * k:(i + 1) * k] for key in keys} for i in range(len(frame))]
+        return [{key: enc[key][i] for key in keys} for i in range(len(frame))]
+
+    return cache.cached(cache.features_key(tokenizer, (first, second), max_length, max(k, 1)), tokenize)
 
 
 def _per_choice(feature: dict) -> bool:
@@ -275,14 +280,40 @@ def train_steps(model: torch.nn.Module, tokenizer, features: list[dict], labels:
     optimizer, scheduler = make_optimizer(model, config, total_steps)
     losses: list[float] = []
     model.train()
+    lengths = np.array([length(f) for f in features])
     while len(losses) < total_steps:
-        for rows in torch.randperm(len(features), generator=order).split(config.batch_size):
+        for rows in epoch_batches(lengths, config.batch_size, order, config.group_by_length):
             if len(losses) == total_steps:
                 break
-            rows = rows.numpy()
             batch = _to(collate(tokenizer, [features[i] for i in rows], labels[rows]), device)
             losses.append(training_step(model, batch, optimizer, scheduler, config))
     return losses
+
+
+MEGABATCH = 50  # length grouping sorts within windows of this many batches
+
+
+def epoch_batches(lengths: np.ndarray, batch_size: int, order: torch.Generator,
+                  group_by_length: bool) -> list[np.ndarray]:
+    """One epoch of batches (example positions), drawn from the seed's own generator.
+
+    Plain: a random permutation cut into batches. Grouped by length: the permutation is cut
+    into windows of ``MEGABATCH`` batches, each window sorted by length and cut into batches,
+    and the batches shuffled, so that a batch pads little yet the order still varies with the
+    seed and only with it (the idea of transformers' ``LengthGroupedSampler``, written here so
+    the generator is ours).
+    """
+    perm = torch.randperm(len(lengths), generator=order).numpy()
+    if not group_by_length:
+        return [perm[i:i + batch_size] for i in range(0, len(perm), batch_size)]
+    window = batch_size * MEGABATCH
+    batches = []
+    for start in range(0, len(perm), window):
+        chunk = perm[start:start + window]
+        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    shuffled = torch.randperm(len(batches), generator=order).numpy()
+    return [batches[i] for i in shuffled]
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig, total_steps: int):

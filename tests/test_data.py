@@ -286,3 +286,28 @@ def test_hub_path_asks_for_each_mnli_split(monkeypatch):
     for split in get_task("mnli").eval_splits:
         assert data.load_split(get_task("mnli"), split)["label"].tolist() == [0]
     assert calls == ["validation_matched", "validation_mismatched"]
+
+
+@pytest.mark.parametrize("key", sorted(k for k, t in TASKS.items() if not t.hub_columns))
+def test_every_task_parses_a_table_in_its_hub_schema(key, monkeypatch):
+    """Each task's hub branch on a two-row table with the hub's columns (int labels, int idx)."""
+    import datasets
+
+    task = get_task(key)
+    table = {f: [f"{f} one.", f"{f} two."] for f in task.fields}
+    table["idx"] = [4, 5]
+    table["label"] = [0.5, 4.0] if task.label_names is None else [1, 0]
+    calls = []
+    monkeypatch.delenv("SEEDSTUDY_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
+    monkeypatch.setattr(datasets, "load_dataset",
+                        lambda path, name, split: calls.append((path, name, split))
+                        or datasets.Dataset.from_dict(table))
+    split = next(iter(task.eval_splits))
+    frame = data.load_split(task, split)
+    assert calls == [(task.hub_path, task.hub_config, split)]
+    assert list(frame.columns) == task.columns and frame["idx"].tolist() == [4, 5]
+    assert frame["label"].tolist() == table["label"]
+    if task.grouped_by:  # AX-g: pairs from consecutive ids
+        assert frame["group"].tolist() == [2, 2]
