@@ -97,9 +97,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     preset = get_preset(args.preset)
     task = get_task(args.task)
-    known = {c.task for c in preset.configs}
-    if task.key in known:
+    listed = [c for c in preset.configs if c.task == task.key]
+    if len(listed) > 1:  # several models for the task (paper preset): --model picks one
         config = preset.config_for(task.key, args.model)
+    elif listed:
+        config = listed[0]
     else:
         config = replace(preset.configs[0], task=task.key)
         print(f"note: {task.key} is not in preset {preset.name!r}; starting from its "
