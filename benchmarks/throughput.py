@@ -50,7 +50,7 @@ def trainer_run(config: TrainConfig, seed: int) -> dict:
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(output_dir=out, per_device_train_batch_size=config.batch_size,
                                  learning_rate=config.learning_rate, num_train_epochs=config.epochs,
-                                 warmup_ratio=config.warmup_ratio, weight_decay=config.weight_decay,
+                                 warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay,
                                  seed=seed, report_to="none", save_strategy="no",
                                  logging_strategy="no", disable_tqdm=True, use_cpu=True)
         trainer = Trainer(model=model, args=args, train_dataset=dataset,

@@ -146,6 +146,22 @@ def collate(tokenizer, features: list[dict], labels: np.ndarray | None = None) -
 
 
 DEVICE_ENV = "SEEDSTUDY_DEVICE"
+THREADS_ENV = "SEEDSTUDY_THREADS"
+
+
+def configure_threads() -> int:
+    """Use every core given to this process (``$SEEDSTUDY_THREADS`` when runs share a machine).
+
+    Results are bitwise reproducible for a fixed thread count; the count is recorded per run.
+    """
+    wanted = os.environ.get(THREADS_ENV)
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = int(wanted) if wanted else (available or 1)
+    if threads < 1:
+        raise ValueError(f"bad {THREADS_ENV}={wanted!r}: expected a positive integer")
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
 
 
 def pick_device() -> torch.device:
@@ -203,6 +219,7 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
                      for split, frame in eval_frames.items()}
 
     device = pick_device()
+    configure_threads()
     start = time.perf_counter()
     set_seed(seed)  # before the model exists: head init (and LoRA init) follow the seed
     model = build_model(spec, task, tokenizer, lora=_lora(config, spec)).to(device)
