@@ -2,7 +2,9 @@
 
 Modules, one idea each: ``tasks`` (registry), ``data`` (loading), ``models``, ``train`` (one
 seed), ``runs`` (storage and provenance), ``metrics`` (pure functions), ``report`` (tables),
-``figures``, ``presets`` (named studies), ``sweep`` (papermill executions), ``cli``.
+``figures``, ``presets`` (named studies), ``spec`` (sweep specs), ``sweep`` (papermill
+executions), ``executors`` (local processes, Ray), ``integrity`` (completion records, locks,
+verify), ``cli``.
 """
 from pathlib import Path
 

@@ -42,6 +42,16 @@ def _seeds(p: argparse.ArgumentParser) -> None:
                    help="training seeds (default: the preset's); each seeds head init, data order, dropout")
 
 
+def _executor(p: argparse.ArgumentParser) -> None:
+    """Where notebook executions run."""
+    p.add_argument("--executor", default="local", choices=("local", "ray"),
+                   help="local: processes on this machine (default); ray: tasks on a Ray cluster")
+    p.add_argument("--max-parallel", type=int, default=1,
+                   help="local executor: executions side by side (the cores are split between them)")
+    p.add_argument("--address", help="ray executor: cluster address, or 'auto' for the cluster this "
+                                     "node joined (default: start a local one)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with help for every option."""
     parser = argparse.ArgumentParser(
@@ -78,7 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
     _seeds(rep)
     rep.add_argument("--force", action="store_true", help="re-run and replace finished runs")
     rep.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: the project)")
+    _executor(rep)
     _common(rep)
+
+    sweep = sub.add_parser("sweep", help="run a sweep: a spec file (YAML/TOML) or a preset name",
+                           description="Run every (task, model) execution of a sweep; complete "
+                           "runs are reused, interrupted ones redone; ends with a summary of "
+                           "failed and skipped executions (exit 1 if any failed).")
+    sweep.add_argument("spec", help=f"sweep spec file (.yaml/.yml/.toml) or preset: {', '.join(sorted(PRESETS))}")
+    _executor(sweep)
+    sweep.add_argument("--force", action="store_true", help="re-run and replace finished runs")
+    _common(sweep)
+
+    verify = sub.add_parser("verify", help="check every run's files against its completion record",
+                            description="Report runs whose files changed or are missing, partial "
+                            "runs, leftovers of interrupted writes, orphaned files, and runs a "
+                            "sweep manifest lists but that do not exist. Exit 1 if any.")
+    verify.add_argument("results_dir", help="results folder to check")
+    verify.add_argument("--adopt-legacy", action="store_true",
+                        help="first write completion records for runs stored before they existed")
 
     report = sub.add_parser("report", help="rebuild tables and figures from finished runs "
                             "(executes notebooks/paper.ipynb)")
@@ -122,22 +150,54 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    """seedstudy reproduce."""
-    from .sweep import run_report, run_study
+    """seedstudy reproduce: the preset's sweep, then the paper notebook."""
+    from .spec import from_preset
+    from .sweep import run_report
 
-    preset = get_preset(args.preset)
-    outcomes = run_study(preset, seeds=args.seeds, tasks=args.tasks, study=args.study,
-                         results_dir=args.results_dir, data_dir=args.data_dir, force=args.force)
+    spec = from_preset(args.preset, study=args.study, seeds=args.seeds, tasks=args.tasks)
+    outcomes, code = _sweep(spec, args)
     if not any(o.status == "done" for o in outcomes):
         print("no task ran: nothing to report", file=sys.stderr)
         return 1
-    out = run_report(study=args.study or preset.name, results_dir=args.results_dir,
-                     output_dir=args.output_dir)
+    out = run_report(study=spec.name, results_dir=args.results_dir, output_dir=args.output_dir)
     print(f"report notebook: {out}")
-    for o in outcomes:
-        if o.status != "done":
-            print(f"{o.status}: {o.task}: {o.detail}")
-    return 1 if any(o.status == "failed" for o in outcomes) else 0
+    return code
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    """seedstudy sweep."""
+    from .spec import resolve_spec
+
+    return _sweep(resolve_spec(args.spec), args)[1]
+
+
+def _sweep(spec, args: argparse.Namespace):
+    """Run a sweep with the command's executor options; print its summary; (outcomes, exit code)."""
+    from .sweep import run_sweep, summary
+
+    outcomes = run_sweep(spec, executor=args.executor, max_parallel=args.max_parallel,
+                         address=args.address, results_dir=args.results_dir,
+                         data_dir=args.data_dir, force=args.force)
+    for line in summary(outcomes):
+        print(line)
+    return outcomes, 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    """seedstudy verify."""
+    from pathlib import Path
+
+    from .integrity import adopt_legacy, verify
+
+    root = Path(args.results_dir).expanduser().resolve()
+    if args.adopt_legacy:
+        for folder in adopt_legacy(root):
+            print(f"adopted (completion record written): {folder}")
+    checked, problems = verify(root)
+    for problem in problems:
+        print(problem)
+    print(f"verify: {checked} runs checked, {len(problems)} problem(s) under {root}")
+    return 1 if problems else 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -167,7 +227,8 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, dispatch, and turn expected errors into one line and exit code 2."""
     args = build_parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "reproduce": _cmd_reproduce, "report": _cmd_report, "tasks": _cmd_tasks}
+    handlers = {"run": _cmd_run, "reproduce": _cmd_reproduce, "sweep": _cmd_sweep,
+                "verify": _cmd_verify, "report": _cmd_report, "tasks": _cmd_tasks}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, PermissionError, RuntimeError) as err:

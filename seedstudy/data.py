@@ -7,7 +7,6 @@ therefore line up example by example through ``idx`` whichever source was used.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -107,11 +106,6 @@ def missing_local_splits(task: Task, data_dir: str | os.PathLike | None = None) 
     if root is None:
         return []
     return [p for p in run_files(task, root) if not p.is_file()]
-
-
-def file_sha256(path: Path) -> str:
-    """Content hash of a data file, recorded in each run's provenance."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _load_local(task: Task, split: str, root: Path) -> pd.DataFrame:

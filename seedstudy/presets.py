@@ -20,6 +20,9 @@ class Preset:
     seeds: tuple[int, ...]
     configs: tuple[TrainConfig, ...]
     notes: dict[str, str] = field(default_factory=dict)
+    # What one notebook execution (a task and model, all seeds) asks a Ray cluster for.
+    num_cpus: float = 1
+    num_gpus: float = 0
 
     def config_for(self, task: str, model: str | None = None) -> TrainConfig:
         """The configuration of one task (and model, when the preset has several) in this preset."""
@@ -63,7 +66,7 @@ def _cpu() -> Preset:
     notes = {"glue-qnli": "listed so that a missing training split is reported, not hidden: "
                           "QNLI train.tsv is not in the offline copy (it runs from the hub)"}
     return Preset("cpu", "MiniLM-L6 (pretrained), 5 seeds, training subsets sized for a 2-core CPU",
-                  seeds=(1, 2, 3, 4, 5), configs=configs, notes=notes)
+                  seeds=(1, 2, 3, 4, 5), configs=configs, notes=notes, num_cpus=2)
 
 
 def _smoke() -> Preset:
@@ -118,7 +121,7 @@ def _paper() -> Preset:
         configs.append(replace(llama, task=key, max_length=2 * length if length else 256,
                                **(dict(epochs=1) if large else {})))
     return Preset("paper", "RoBERTa-large (full) and Llama-3.2-3B (LoRA) on every task, 10 seeds (GPU)",
-                  seeds=tuple(range(1, 11)), configs=tuple(configs))
+                  seeds=tuple(range(1, 11)), configs=tuple(configs), num_cpus=4, num_gpus=1)
 
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (_cpu(), _smoke(), _paper())}

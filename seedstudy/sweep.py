@@ -2,6 +2,8 @@
 
 Each execution runs in its own kernel process (papermill cannot resume a failed execution and
 races when kernels share a process), and its executed copy is kept beside the results it made.
+A sweep (``run_sweep``) runs the executions of a ``spec.SweepSpec`` through an executor (local
+processes or Ray), resumably: finished runs are reused, interrupted ones redone.
 """
 from __future__ import annotations
 
@@ -10,17 +12,23 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from . import PROJECT_ROOT, data
+from . import PROJECT_ROOT, data, executors, integrity
 from .models import model_slug, resolve_model
-from .presets import Preset
 from .report import SKIPPED_FILE
 from .runs import ensure_writable, resolve_results_dir, validate_seeds
+from .spec import SweepSpec, Unit, manifest
 from .tasks import get_task
 from .train import TrainConfig
 
 OUTPUT_ENV = "SEEDSTUDY_OUTPUT_DIR"
+
+
+def say(line: str) -> None:
+    """Print a line at once (sweep output is read live, often through a pipe)."""
+    print(line, flush=True)
 
 
 class NotebookFailed(RuntimeError):
@@ -29,13 +37,15 @@ class NotebookFailed(RuntimeError):
 
 @dataclass
 class TaskOutcome:
-    """What happened to one task of a study."""
+    """What happened to one unit (task and model) of a sweep."""
 
     task: str
     status: str  # "done", "skipped" or "failed"
     detail: str
     seconds: float = 0.0
     model: str = ""
+    study: str = ""
+    notebook: str = ""
 
 
 def notebook(name: str) -> Path:
@@ -69,6 +79,7 @@ def _execute(source: Path, output: Path, parameters: dict) -> Path:
     from jupyter_client.manager import KernelManager
 
     output.parent.mkdir(parents=True, exist_ok=True)
+    os.environ[executors.FOLLOW_ENV] = executors.identity(os.getpid())  # kernels die with us
     with tempfile.TemporaryDirectory(prefix="seedstudy-kernel-") as sockets:
         kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
         try:
@@ -111,40 +122,136 @@ def run_report(*, study: str, results_dir: str | None = None, output_dir: str | 
     return _execute(notebook("paper.ipynb"), root / study / "paper.ipynb", params)
 
 
-def run_study(preset: Preset, *, seeds: list[int] | None = None, tasks: list[str] | None = None,
-              study: str | None = None, results_dir: str | None = None, data_dir: str | None = None,
-              force: bool = False, echo=print) -> list[TaskOutcome]:
-    """Run every task of a preset (skipping, visibly, those whose local data is missing)."""
-    from tqdm import tqdm  # plain text: readable in executed notebooks and logs
+def run_unit(unit: Unit, results_dir: str, data_dir: str | None, force: bool = False) -> TaskOutcome:
+    """Execute one unit's notebook under the unit's lock; a failure becomes an outcome, not a raise.
 
-    study = study or preset.name
-    seeds = validate_seeds(seeds or preset.seeds)
-    configs = preset.configs_for([get_task(t).key for t in tasks]) if tasks else list(preset.configs)
+    The lock keeps two sweeps from executing the same notebook at once; the second waits, then
+    finds its runs complete and reuses them.
+    """
+    root = Path(results_dir)
+    output = root / unit.folder / "finetune.ipynb"
+    start = time.perf_counter()
+    base = dict(task=unit.config.task, model=unit.config.model, study=unit.study, notebook=str(output))
+    try:
+        with integrity.held(integrity.lock_path(root, output.parent), f"notebook {output}", say):
+            run_task(unit.config, list(unit.seeds), study=unit.study, results_dir=results_dir,
+                     data_dir=data_dir, force=force)
+    except (NotebookFailed, ValueError, FileNotFoundError, RuntimeError, OSError) as err:
+        return TaskOutcome(status="failed", detail=str(err), seconds=time.perf_counter() - start, **base)
+    return TaskOutcome(status="done", detail="", seconds=time.perf_counter() - start, **base)
+
+
+class Progress:
+    """Runs done/failed/remaining of a sweep, elapsed and estimated time left, one line per change.
+
+    Counts completion records on disk, so runs finished inside a notebook show as they land.
+    """
+
+    def __init__(self, root: Path, units: list[Unit], echo) -> None:
+        self.root, self.units, self.echo = root, units, echo
+        self.failed_units: set[str] = set()
+        self.start = time.perf_counter()
+        self.initial = self.done()
+        self.last: tuple | None = None
+
+    def done(self) -> int:
+        """Runs of the sweep with a completion record."""
+        return sum(integrity.is_complete(self.root / r) for u in self.units for r in u.run_folders())
+
+    def update(self) -> None:
+        """Print the state if it changed."""
+        done = self.done()
+        failed = sum(not integrity.is_complete(self.root / r) for u in self.units
+                     if u.folder in self.failed_units for r in u.run_folders())
+        total = sum(len(u.seeds) for u in self.units)
+        remaining = total - done - failed
+        state = (done, failed, remaining)
+        if state == self.last:
+            return
+        self.last = state
+        elapsed = time.perf_counter() - self.start
+        fresh = done - self.initial
+        left = f", ~{_clock(elapsed / fresh * remaining)} left" if fresh and remaining else ""
+        self.echo(f"[sweep] {done}/{total} runs done, {failed} failed, {remaining} remaining; "
+                  f"{_clock(elapsed)} elapsed{left}")
+
+
+def _clock(seconds: float) -> str:
+    """Seconds as ``1h02m``, ``4m05s`` or ``12s``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def run_sweep(spec: SweepSpec, *, executor: str = "local", max_parallel: int = 1,
+              address: str | None = None, results_dir: str | None = None,
+              data_dir: str | None = None, force: bool = False, echo=None) -> list[TaskOutcome]:
+    """Run every unit of a sweep (skipping, visibly, those whose local data is missing).
+
+    Writes a manifest of the runs each study asks for (``sweep.json``, read by ``verify``) and
+    the skipped and failed units (``skipped.json``, read by the report).
+    """
+    echo = echo or say
+    if executor not in executors.EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}: expected one of {executors.EXECUTORS}")
+    units = spec.units()
     local = data.require_source(data_dir)
     root = ensure_writable(resolve_results_dir(results_dir))
-    outcomes = []
-    for config in tqdm(configs, desc=f"study {study}", unit="task"):
-        task = get_task(config.task)
-        missing = data.missing_local_splits(task, local)
+    for study in dict.fromkeys(u.study for u in units):
+        _write_json(root / study / integrity.MANIFEST_FILE,
+                    manifest(spec, [u for u in units if u.study == study]))
+    outcomes, runnable = [], []
+    for unit in units:
+        missing = data.missing_local_splits(get_task(unit.config.task), local)
         if missing:
             reason = f"missing local file(s): {', '.join(str(p.relative_to(local)) for p in missing)}"
-            outcomes.append(TaskOutcome(task.key, "skipped", reason, model=config.model))
-            echo(f"SKIP {task.key}: {reason} (data dir {local}); "
-                 f"{preset.notes.get(task.key, 'use the hub or add the files to run it')}")
-            continue
-        start = time.perf_counter()
-        try:
-            run_task(config, seeds, study=study, results_dir=str(root),
-                     data_dir=str(local) if local else None, force=force)
-        except NotebookFailed as err:
-            outcomes.append(TaskOutcome(task.key, "failed", str(err), time.perf_counter() - start,
-                                        config.model))
-            echo(f"FAIL {task.key}: {err}")
-            continue
-        outcomes.append(TaskOutcome(task.key, "done", "", time.perf_counter() - start, config.model))
-        echo(f"done {task.key} ({config.model}): {len(seeds)} seeds in "
-             f"{time.perf_counter() - start:.0f} s")
-    skipped = [vars(o) for o in outcomes if o.status != "done"]
-    (root / study).mkdir(parents=True, exist_ok=True)
-    (root / study / SKIPPED_FILE).write_text(json.dumps(skipped, indent=2))
+            outcomes.append(TaskOutcome(unit.config.task, "skipped", reason, model=unit.config.model,
+                                        study=unit.study))
+            echo(f"SKIP {unit.folder}: {reason} (data dir {local}); "
+                 f"{spec.base().notes.get(unit.config.task, 'use the hub or add the files to run it')}")
+        else:
+            runnable.append(unit)
+    progress = Progress(root, runnable, echo)
+    progress.update()
+
+    def finished(unit: Unit, outcome: TaskOutcome) -> None:
+        outcomes.append(outcome)
+        if outcome.status == "failed":
+            progress.failed_units.add(unit.folder)
+            echo(f"FAIL {unit.folder}: {outcome.detail}")
+        else:
+            echo(f"done {unit.folder}: {len(unit.seeds)} seeds in {outcome.seconds:.0f} s")
+        progress.update()
+
+    call = partial(run_unit, results_dir=str(root), data_dir=str(local) if local else None, force=force)
+    if runnable and executor == "local":
+        executors.run_local(call, runnable, max_parallel, finished, progress.update)
+    elif runnable:
+        executors.run_ray(call, runnable, address, finished, progress.update)
+    for study in dict.fromkeys(u.study for u in units):
+        _write_json(root / study / SKIPPED_FILE,
+                    [vars(o) for o in outcomes if o.study == study and o.status != "done"])
     return outcomes
+
+
+def summary(outcomes: list[TaskOutcome]) -> list[str]:
+    """Lines naming each failed and skipped unit: its notebook and the error."""
+    lines = []
+    for o in outcomes:
+        if o.status == "failed":
+            lines.append(f"failed: {o.study}/{o.task}/{o.model}: {o.detail} (notebook {o.notebook})")
+        elif o.status == "skipped":
+            lines.append(f"skipped: {o.study}/{o.task}/{o.model}: {o.detail}")
+    done = sum(o.status == "done" for o in outcomes)
+    lines.append(f"sweep: {done} done, {sum(o.status == 'failed' for o in outcomes)} failed, "
+                 f"{sum(o.status == 'skipped' for o in outcomes)} skipped (task x model executions)")
+    return lines
+
+
+def _write_json(path: Path, value: object) -> None:
+    """Write JSON with one rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    scratch.write_text(json.dumps(value, indent=2, default=str))
+    scratch.replace(path)

@@ -102,7 +102,8 @@ def test_reproduce_skips_a_task_with_missing_data_visibly(tmp_path, data_dir, ca
             "--results-dir", str(tmp_path / "results"), "--output-dir", str(tmp_path / "out")]
     assert main(argv) == 0
     captured = capsys.readouterr().out
-    assert "SKIP glue-stsb: missing local file(s): glue/STS-B/train.tsv" in captured
+    assert "SKIP smoke/glue-stsb/tiny-bert: missing local file(s): glue/STS-B/train.tsv" in captured
+    assert "sweep: 1 done, 0 failed, 1 skipped" in captured
     skipped = json.loads((tmp_path / "results" / "smoke" / "skipped.json").read_text())
     assert [s["task"] for s in skipped] == ["glue-stsb"]
     paper = json.loads((tmp_path / "results" / "smoke" / "paper.ipynb").read_text())

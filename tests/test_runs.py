@@ -23,7 +23,7 @@ def finished(tmp_path, data_dir):
 def test_run_folder_layout_and_provenance(finished):
     root, run = finished
     assert run.path == root / "t" / "superglue-cb" / "tiny-bert" / "seed=4"
-    assert sorted(p.name for p in run.path.iterdir()) == ["predictions.parquet", "run.json"]
+    assert sorted(p.name for p in run.path.iterdir()) == ["complete.json", "predictions.parquet", "run.json"]
     record = json.loads((run.path / "run.json").read_text())
     assert record["seed"] == 4 and record["config"] == CONFIG.to_dict()
     assert set(record["metrics"]) == {"accuracy", "macro_f1"}
