@@ -2,11 +2,13 @@
 
     python benchmarks/throughput.py                       # CPU configuration (~10 min on 2 cores)
     python benchmarks/throughput.py --tasks glue-sst2 --seeds 1 2 3 --max-train 1024 --epochs 2
+    python benchmarks/throughput.py --group-by-length     # with length-grouped batches
 
 (a) the recipe users would otherwise write: ``transformers.Trainer`` with the ``run_glue.py``
 defaults (every example padded to max length 128, tokenized anew in each run, fp32);
-(b) ``seedstudy.train.fine_tune`` as the default study runs it (dynamic padding, batches grouped
-by length, bf16 autocast, fused AdamW, tokenization cached across seeds).
+(b) ``seedstudy.train.fine_tune`` as the default study runs it (dynamic padding, bf16 autocast,
+fused AdamW, tokenization cached across seeds); ``--group-by-length`` adds length-grouped
+batches, which the default study leaves off (see benchmarks/grouping.py).
 Both see the same task, model, seeds, epochs, learning rate, batch size and training subset.
 Time per run = loading + tokenizing + building the model + training (evaluation excluded, its
 scores printed). Model FLOP utilisation = model training FLOPs on the real (unpadded) tokens per
@@ -107,6 +109,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--group-by-length", action="store_true",
+                        help="seedstudy side: batches grouped by length (off in the default study)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     device = torch.device("cpu")
@@ -119,7 +123,8 @@ def main() -> None:
         config = TrainConfig(task=key, model=args.model, epochs=args.epochs,
                              learning_rate=args.learning_rate, batch_size=args.batch_size,
                              max_length=128, max_train_examples=args.max_train,
-                             max_eval_examples=args.max_eval, precision="bf16", group_by_length=True)
+                             max_eval_examples=args.max_eval, precision="bf16",
+                             group_by_length=args.group_by_length)
         print(f"{key}: {args.max_train} training examples, {args.epochs:g} epoch(s), seeds {args.seeds}")
         recipe = [trainer_run(config, seed) for seed in args.seeds]
         ours = [seedstudy_run(config, seed) for seed in args.seeds]

@@ -318,7 +318,11 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, order: torch.Generator,
     into windows of ``MEGABATCH`` batches, each window sorted by length and cut into batches,
     and the batches shuffled, so that a batch pads little yet the order still varies with the
     seed and only with it (the idea of transformers' ``LengthGroupedSampler``, written here so
-    the generator is ours).
+    the generator is ours). Caveat, measured (benchmarks/grouping.py): a training set smaller
+    than one window is sorted whole, so its batches become nearly the same sets for every seed
+    (only their order and ties vary); that removes part of the data-order randomness a seed
+    study measures, and it lowered WiC, COPA and MultiRC scores, so the default study keeps
+    grouping off.
     """
     perm = torch.randperm(len(lengths), generator=order).numpy()
     if not group_by_length:

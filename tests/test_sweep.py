@@ -121,16 +121,29 @@ def test_one_failing_execution_does_not_stop_the_others(spec, tmp_path, data_dir
     assert [(s["task"], s["status"]) for s in skipped] == [("glue-rte", "failed")]
 
 
-def test_a_local_ray_cluster_gives_the_same_runs(spec, reference, tmp_path, data_dir, monkeypatch):
+def test_the_smoke_sweep_gives_the_same_runs_locally_and_on_a_local_ray_cluster(tmp_path, data_dir,
+                                                                                 monkeypatch):
+    """The whole smoke preset (tiny BERT and tiny Llama with LoRA), two executions side by side each way."""
     ray = pytest.importorskip("ray")
-    from seedstudy.spec import load_spec
+    from seedstudy.runs import find_runs
+    from seedstudy.spec import from_preset
     from seedstudy.sweep import run_sweep
 
     monkeypatch.setenv("SEEDSTUDY_THREADS", "1")
+    spec = from_preset("smoke")
+    local = run_sweep(spec, executor="local", max_parallel=2, results_dir=str(tmp_path / "local"))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        outcomes = run_sweep(load_spec(spec), executor="ray", results_dir=str(tmp_path))
+        remote = run_sweep(spec, executor="ray", results_dir=str(tmp_path / "ray"))
     finally:
         ray.shutdown()
-    assert [o.status for o in outcomes] == ["done", "done"]
-    _assert_same_runs(tmp_path, reference[0])
+    units = len(spec.units())
+    assert [o.status for o in local] == [o.status for o in remote] == ["done"] * units
+    ours, theirs = find_runs(tmp_path / "local", "smoke"), find_runs(tmp_path / "ray", "smoke")
+    assert len(ours) == len(theirs) == units * len(spec.base().seeds)
+    for a, b in zip(ours, theirs):
+        assert (a.record["task"], a.record["model"], a.record["seed"]) == \
+               (b.record["task"], b.record["model"], b.record["seed"])
+        assert a.record["run"]["threads"] == b.record["run"]["threads"] == 1
+        pd.testing.assert_frame_equal(a.predictions, b.predictions)
+    assert integrity.verify(tmp_path / "ray") == (len(theirs), [])
