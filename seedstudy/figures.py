@@ -58,10 +58,15 @@ def consistency_vs_accuracy(table: pd.DataFrame, out_dir: Path) -> list[Path]:
 
 
 def consistency_curve(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Consistency as a function of the number of seeds compared (2..N), one line per task."""
+    """Consistency as a function of the number of seeds compared (2..N), one line per task, with
+    the band of the middle 95 % of seed subsets of each size."""
     data = curves.assign(cons=100 * curves["consistency"])
     fig, ax = plt.subplots(figsize=(5.2, 4.0))
     sns.lineplot(data=data, x="n_seeds", y="cons", hue="task", style="model", marker="o", ax=ax)
+    if "consistency_low" in data:  # band: the middle 95 % of seed subsets of that size
+        for line, (_, g) in zip(ax.get_lines(), data.groupby(["task", "model"], sort=False)):
+            ax.fill_between(g["n_seeds"], 100 * g["consistency_low"], 100 * g["consistency_high"],
+                            color=line.get_color(), alpha=0.12, linewidth=0)
     ax.set(xlabel="number of seeds", ylabel="consistency (%)",
            title="Agreement falls as seeds are added")
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -75,4 +80,69 @@ def write_all(summary: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
     paths += consistency_vs_accuracy(summary["consistency"], out_dir)
     if not summary["curves"].empty:
         paths += consistency_curve(summary["curves"], out_dir)
+    return paths
+
+
+def expected_max(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Expected best lead score among n seeds, per task (Dodge et al., 2019), with ±1 std band."""
+    fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    for (task, model), g in table.groupby(["task", "model"], sort=False):
+        x, y, s = g["n_seeds"], 100 * g["expected_max"], 100 * g["std"]
+        ax.plot(x, y, marker="o", label=f"{task} ({model})")
+        ax.fill_between(x, y - s, y + s, alpha=0.15)
+    ax.set(xlabel="seeds tried", ylabel="expected best lead score (points)",
+           title="What trying more seeds buys")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=7)
+    return _save(fig, out_dir, "expected_max")
+
+
+def churn_vs_accuracy(pairs: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Per seed pair: churn against the accuracy difference; the diagonal is the least churn possible."""
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    sns.scatterplot(data=pairs.assign(churn_pct=100 * pairs["churn"], diff=100 * pairs["accuracy_diff"]),
+                    x="diff", y="churn_pct", hue="task", style="model", s=45, ax=ax)
+    top = 100 * max(pairs["churn"].max(), pairs["accuracy_diff"].max()) + 2
+    ax.plot([0, top], [0, top], ls=":", color="0.5", lw=1)
+    ax.set(xlabel="|accuracy difference| of the pair (points)", ylabel="churn (% of examples)",
+           title="Equal accuracy, many flips")
+    ax.legend(fontsize=7)
+    return _save(fig, out_dir, "churn_vs_accuracy")
+
+
+def flip_vs_confidence(examples: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Per example: flip rate across seeds against the mean confidence, one panel per task."""
+    data = examples.dropna(subset=["confidence"])
+    grid = sns.FacetGrid(data, col="task", col_wrap=4, height=2.4, sharex=True, sharey=True)
+    grid.map_dataframe(sns.scatterplot, x="confidence", y="flip_rate", s=8, alpha=0.35, linewidth=0)
+    grid.set_axis_labels("mean confidence", "flip rate")
+    grid.figure.suptitle("Unstable examples are the uncertain ones", y=1.02)
+    return _save(grid.figure, out_dir, "flip_vs_confidence")
+
+
+def ensemble_curve(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Pairwise agreement between disjoint majority-vote ensembles against ensemble size k.
+
+    Pairwise agreement, not consistency: the number of ensembles shrinks as k grows, and
+    consistency over fewer members is higher by construction.
+    """
+    fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    sns.lineplot(data=table.assign(agree=100 * table["pairwise_agreement"]), x="k", y="agree",
+                 hue="task", style="model", marker="o", ax=ax)
+    ax.set(xlabel="seeds per ensemble (majority vote)", ylabel="pairwise agreement of ensembles (%)",
+           title="Does ensembling buy back stability?")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=7)
+    return _save(fig, out_dir, "ensemble_curve")
+
+
+def write_beyond(beyond: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
+    """The beyond-the-paper figures from the tables of ``analysis.summarise``."""
+    paths = expected_max(beyond["expected_max"], out_dir) if len(beyond["expected_max"]) else []
+    if len(beyond["pairs"]):
+        paths += churn_vs_accuracy(beyond["pairs"], out_dir)
+    if len(beyond["examples"]):
+        paths += flip_vs_confidence(beyond["examples"], out_dir)
+    if len(beyond["ensembles"]):
+        paths += ensemble_curve(beyond["ensembles"], out_dir)
     return paths

@@ -332,7 +332,9 @@ def consistency_curve(preds: Array, labels: Array | None = None, *, tol: float |
 
     For each k in 2..n_seeds: the mean and std over subsets of k seeds: all subsets when there
     are at most ``max_subsets``, else ``max_subsets`` random ones drawn with ``seed``.
-    Returns ``{k: {"consistency": mean, "consistency_std": std, ["correct_consistency": ...]}}``.
+    Returns ``{k: {"consistency": mean, "consistency_std": std, "consistency_low": 2.5th and
+    "consistency_high": 97.5th percentile over the subsets (what a study with k of these seeds
+    could have reported), ["correct_consistency": ...]}}``.
     """
     p = _runs(preds, min_runs=2)
     rng = np.random.default_rng(seed)
@@ -344,7 +346,9 @@ def consistency_curve(preds: Array, labels: Array | None = None, *, tol: float |
         else:
             subsets = [sorted(rng.choice(n, size=k, replace=False)) for _ in range(max_subsets)]
         cons = [consistency(p[s], tol=tol) for s in subsets]
-        point = {"consistency": float(np.mean(cons)), "consistency_std": float(np.std(cons))}
+        point = {"consistency": float(np.mean(cons)), "consistency_std": float(np.std(cons)),
+                 "consistency_low": float(np.percentile(cons, 2.5)),
+                 "consistency_high": float(np.percentile(cons, 97.5))}
         if labels is not None:
             point["correct_consistency"] = float(np.mean(
                 [correct_consistency(p[s], labels, tol=tol) for s in subsets]))

@@ -200,8 +200,9 @@ def _rule(tolerance: float, task) -> str:
 def write_table(table: pd.DataFrame, name: str, out_dir: Path, caption: str) -> list[Path]:
     """Write a formatted table as ``<name>.tex`` (booktabs) and ``<name>.md``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    tex = table.style.hide(axis="index").to_latex(
-        caption=caption, label=f"tab:{name}", hrules=True, position="t").replace("±", r"$\pm$")
+    styled = table.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
+    tex = styled.to_latex(
+        caption=caption.replace("%", r"\%"), label=f"tab:{name}", hrules=True, position="t").replace("±", r"$\pm$")
     tex = tex.replace("–", "--")
     md = f"{caption}\n\n{table.to_markdown(index=False)}\n"
     paths = [out_dir / f"{name}.tex", out_dir / f"{name}.md"]

@@ -127,6 +127,9 @@ def test_consistency_curve_is_exact_over_subsets():
     assert curve[3]["consistency"] == pytest.approx(m.consistency(PREDS))
     assert curve[3]["consistency_std"] == 0.0
     assert curve[3]["correct_consistency"] == pytest.approx(1 / 4)
+    assert curve[2]["consistency_low"] == pytest.approx(np.percentile(pair_cons, 2.5))
+    assert curve[2]["consistency_low"] <= curve[2]["consistency"] <= curve[2]["consistency_high"]
+    assert curve[3]["consistency_low"] == curve[3]["consistency_high"] == curve[3]["consistency"]
 
 
 def test_consistency_curve_sampling_is_seeded():
