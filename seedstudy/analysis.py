@@ -214,7 +214,7 @@ def summarise(runs: Sequence[Run], data_dir: str | None = None) -> dict[str, pd.
             "expected_max": expected_max_table(runs), "agreement": agree, "pairs": pairs,
             "examples": examples, "instability": instability_relations(examples) if len(examples) else examples,
             "unstable": most_unstable(examples) if len(examples) else examples,
-            "ensembles": ensemble_table(runs)}
+            "ensembles": ensemble_table(runs), "decomposition": decomposition_table(runs)}
 
 
 def _pct(x: float) -> str:
@@ -255,6 +255,12 @@ def build_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             "Mean flip rate": i["mean_flip_rate"].map(_pct), "Ever flipped": i["share_ever_flipped"].map(_pct),
             "Spearman flip vs confidence": i["flip_vs_confidence"].round(2),
             "Spearman flip vs length": i["flip_vs_length"].round(2)})
+    d = beyond["decomposition"]
+    if len(d):
+        tables["decomposition"] = pd.DataFrame({
+            "Task": d["task"], "Model": d["model"], "Runs": d["n_runs"], "Source": d["effect"],
+            "Share of metric variance": d["metric_share"].map(_pct),
+            "Share of prediction variance": d["prediction_share"].map(_pct)})
     e = beyond["ensembles"]
     if len(e):
         tables["ensembles"] = pd.DataFrame({
@@ -265,6 +271,10 @@ def build_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 CAPTIONS = {
+    "decomposition": "Where the variance comes from: runs on a full grid of per-source seeds (head initialisation, "
+                     "data order, dropout); share of the lead metric's and of the predictions' sum of squares "
+                     "due to each source and interaction (percent; with one run per cell the top interaction "
+                     "includes noise).",
     "intervals": "Lead metric over seeds with 95% percentile bootstrap intervals (seeds resampled), in points.",
     "consistency_intervals": "Consistency statistics (percent) with 95% bootstrap intervals over examples "
                              "and over seeds (resampling seeds repeats some, so seed intervals are optimistic).",
@@ -285,3 +295,36 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir) -> list:
     from .report import write_table
 
     return [p for name, t in tables.items() for p in write_table(t, name, out_dir, CAPTIONS[name])]
+
+
+def decomposition_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """Per (task, model) whose runs form a seed grid over the sources: the share of the lead
+    metric's and of the predictions' sum of squares due to each source and interaction.
+
+    Empty when no task has per-source seeds on a full grid (the usual single-seed study).
+    """
+    from . import decompose
+    from .seeds import of_record
+
+    rows = []
+    for (task_key, model, split), group in _by_evaluation(runs).items():
+        task = get_task(task_key)
+        scored = task.evaluation_task(split)
+        seeds = [of_record(r.record) for r in group]
+        if split not in task.eval_splits or scored.ranks_entities or any(s.tied for s in seeds):
+            continue
+        preds, labels, _ = prediction_matrix(group)
+        values = preds.astype(float)[..., None] if scored.label_names is None else \
+            decompose.one_hot(preds, max(scored.num_labels, int(preds.max()) + 1))
+        lead = task.metric_name(scored.lead_metric, split)
+        score = np.array([r.record["metrics"][lead] for r in group], dtype=float)
+        try:
+            by_pred = decompose.shares(seeds, values)
+            by_metric = decompose.shares(seeds, score) if np.all(np.isfinite(score)) else {}
+        except ValueError:
+            continue  # not a full grid: nothing to decompose
+        for effect, share in by_pred.items():
+            rows.append({"task": _label(task_key, split), "model": model, "effect": effect,
+                         "metric_share": by_metric.get(effect, np.nan), "prediction_share": share,
+                         "n_runs": len(group)})
+    return pd.DataFrame(rows)

@@ -38,8 +38,9 @@ def _common(p: argparse.ArgumentParser, *, data_dir: bool = True) -> None:
 
 def _seeds(p: argparse.ArgumentParser) -> None:
     """The --seeds option."""
-    p.add_argument("--seeds", type=int, nargs="+", metavar="S",
-                   help="training seeds (default: the preset's); each seeds head init, data order, dropout")
+    p.add_argument("--seeds", nargs="+", metavar="S",
+                   help="training seeds (default: the preset's); each seeds head init, data order and "
+                        "dropout, or give each source its own as i<init>-o<order>-d<dropout>")
 
 
 def _executor(p: argparse.ArgumentParser) -> None:

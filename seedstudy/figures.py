@@ -136,6 +136,20 @@ def ensemble_curve(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     return _save(fig, out_dir, "ensemble_curve")
 
 
+def decomposition(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Stacked shares of metric and prediction variance per source, one pair of bars per task."""
+    long = table.melt(id_vars=["task", "model", "effect"], value_vars=["metric_share", "prediction_share"],
+                      var_name="of", value_name="share")
+    long["bar"] = long["task"] + "\n" + long["of"].str.replace("_share", "")
+    wide = long.pivot_table(index="bar", columns="effect", values="share", sort=False).fillna(0) * 100
+    fig, ax = plt.subplots(figsize=(1.1 * len(wide) + 2, 3.8))
+    wide.plot.bar(stacked=True, ax=ax, width=0.7)
+    ax.set(xlabel="", ylabel="share of sum of squares (%)", title="Where the variance comes from")
+    ax.tick_params(axis="x", labelrotation=0, labelsize=7)
+    ax.legend(fontsize=7, title="source")
+    return _save(fig, out_dir, "decomposition")
+
+
 def write_beyond(beyond: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
     """The beyond-the-paper figures from the tables of ``analysis.summarise``."""
     paths = expected_max(beyond["expected_max"], out_dir) if len(beyond["expected_max"]) else []
@@ -145,4 +159,6 @@ def write_beyond(beyond: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
         paths += flip_vs_confidence(beyond["examples"], out_dir)
     if len(beyond["ensembles"]):
         paths += ensemble_curve(beyond["ensembles"], out_dir)
+    if len(beyond.get("decomposition", [])):
+        paths += decomposition(beyond["decomposition"], out_dir)
     return paths

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import metrics, scoring
 from .runs import Run
+from .seeds import of_record
 from .tasks import get_task
 
 GROUP = ["task", "model"]
@@ -73,7 +74,7 @@ def _by_evaluation(runs: Sequence[Run]) -> dict[tuple[str, str, str], list[Run]]
     or for ReCoRD one chosen entity per query).
     """
     groups: dict[tuple[str, str, str], list[Run]] = {}
-    for run in sorted(runs, key=lambda r: r.record["seed"]):
+    for run in sorted(runs, key=lambda r: of_record(r.record)):
         task = get_task(run.record["task"])
         for split, part in run.predictions.groupby("split", sort=False):
             key = (run.record["task"], run.record["model"], split)

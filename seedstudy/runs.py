@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import PROJECT_ROOT, data, integrity, metrics, scoring
 from .integrity import PREDICTIONS_FILE, RUN_FILE
 from .models import model_slug
+from .seeds import Seeds, of_record, parse_all
 from .tasks import Task, get_task
 from .train import TrainConfig, fine_tune
 
@@ -93,18 +93,9 @@ def config_hash(config: TrainConfig, data_dir: Path | None) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def validate_seeds(seeds: Iterable[int]) -> list[int]:
-    """Seeds as a non-empty list of distinct non-negative integers, or a clear error."""
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds is empty: expected at least one non-negative integer seed")
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"bad seed {s!r}: expected non-negative integers")
-    dupes = sorted({s for s in seeds if seeds.count(s) > 1})
-    if dupes:
-        raise ValueError(f"duplicated seed(s) {dupes} in {seeds}: each seed must appear once")
-    return [int(s) for s in seeds]
+def validate_seeds(seeds: Iterable[object]) -> list[Seeds]:
+    """The runs' seeds (integers, or a seed per source), non-empty and distinct, or a clear error."""
+    return parse_all(seeds)
 
 
 def provenance() -> dict:
@@ -145,7 +136,7 @@ def load_run(path: Path) -> Run:
     return Run(record, predictions, path)
 
 
-def execute_run(config: TrainConfig, seed: int, *, study: str, results_dir: str | os.PathLike | None = None,
+def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_dir: str | os.PathLike | None = None,
                 data_dir: str | os.PathLike | None = None, force: bool = False,
                 echo: Callable[[str], None] = print) -> Run:
     """Fine-tune one seed and store it, or return the finished run with the same configuration.
@@ -156,7 +147,8 @@ def execute_run(config: TrainConfig, seed: int, *, study: str, results_dir: str 
     task = get_task(config.task)
     root = resolve_results_dir(results_dir)
     local = data.resolve_data_dir(data_dir)
-    target = run_dir(root, study, task, config.model, seed)
+    seeds = Seeds.parse(seed)
+    target = run_dir(root, study, task, config.model, seeds.label)
     digest = config_hash(config, local)
     ensure_writable(target.parent)
     with integrity.held(integrity.lock_path(root, target), f"run {target}", echo):
@@ -171,15 +163,16 @@ def execute_run(config: TrainConfig, seed: int, *, study: str, results_dir: str 
             done.skipped = True
             return done
         started = time.time()
-        result = fine_tune(config, seed, data_dir=local)
-        record = _record(task, config, seed, digest, local, result.predictions, result.info)
+        result = fine_tune(config, seeds, data_dir=local)
+        record = _record(task, config, seeds, digest, local, result.predictions, result.info)
         record["wall_seconds"] = time.time() - started
-        full = integrity.full_config_sha256(config.to_dict(), seed, "hub" if local is None else "local")
+        full = integrity.full_config_sha256(config.to_dict(), seeds.to_json(),
+                                            "hub" if local is None else "local")
         _write_atomic(target, record, result.predictions, full)
     return Run(record, result.predictions, target)
 
 
-def _record(task: Task, config: TrainConfig, seed: int, digest: str, local: Path | None,
+def _record(task: Task, config: TrainConfig, seeds: Seeds, digest: str, local: Path | None,
             predictions: pd.DataFrame, info: dict) -> dict:
     """The run.json content: what ran, on what, with which outcome."""
     scores, baseline = {}, {}
@@ -193,7 +186,7 @@ def _record(task: Task, config: TrainConfig, seed: int, digest: str, local: Path
         for p in [*data.run_files(task, local), *data.diagnostic_files(task, local)]}
     lead = task.lead_metric_name
     return {
-        "task": task.key, "benchmark": task.benchmark, "model": config.model, "seed": seed,
+        "task": task.key, "benchmark": task.benchmark, "model": config.model, **seeds.record(),
         "config": config.to_dict(), "config_hash": digest, "lead_metric": lead,
         "metrics": scores, "majority_baseline": baseline,
         "degenerate": metrics.is_degenerate(
@@ -262,4 +255,4 @@ def find_runs(results_dir: str | os.PathLike | None, study: str) -> list[Run]:
     root = resolve_results_dir(results_dir) / study
     paths = sorted(root.glob(f"*/*/seed=*/{integrity.COMPLETE_FILE}"))
     runs = [load_run(p.parent) for p in paths]
-    return sorted(runs, key=lambda r: (r.record["task"], r.record["model"], r.record["seed"]))
+    return sorted(runs, key=lambda r: (r.record["task"], r.record["model"], of_record(r.record)))

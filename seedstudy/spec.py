@@ -8,6 +8,7 @@ widens it::
     tasks: [glue-sst2, superglue-copa]   # default: every task of the preset
     models: [minilm-l6]         # default: the preset's model(s) for each task
     seeds: [1, 2, 3]            # default: the preset's seeds
+    seed_grid: {init: [1, 2], order: [1, 2], dropout: [0]}   # instead of seeds: a seed per source
     overrides: {epochs: 2}      # set for every run
     grid: {learning_rate: [5e-5, 1e-4]}   # one variant per combination
     resources: {num_cpus: 2, num_gpus: 0} # asked of Ray per notebook execution
@@ -26,10 +27,12 @@ from pathlib import Path
 from .models import model_slug
 from .presets import Preset, get_preset
 from .runs import validate_seeds
+from .seeds import SOURCES
+from .seeds import grid as seed_grid
 from .tasks import get_task
 from .train import TrainConfig
 
-SPEC_KEYS = ("name", "preset", "tasks", "models", "seeds", "overrides", "grid", "resources")
+SPEC_KEYS = ("name", "preset", "tasks", "models", "seeds", "seed_grid", "overrides", "grid", "resources")
 RESOURCE_KEYS = ("num_cpus", "num_gpus")
 CONFIG_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("task", "model"))
 
@@ -62,7 +65,7 @@ class SweepSpec:
     preset: str = "cpu"
     tasks: tuple[str, ...] | None = None
     models: tuple[str, ...] | None = None
-    seeds: tuple[int, ...] | None = None
+    seeds: tuple | None = None
     overrides: dict = field(default_factory=dict)
     grid: dict = field(default_factory=dict)
     resources: dict = field(default_factory=dict)
@@ -161,6 +164,15 @@ def parse_spec(raw: object, source: str) -> SweepSpec:
     if not raw.get("name") or not isinstance(raw["name"], str) or "/" in raw["name"]:
         raise ValueError(f"sweep spec {source}: 'name' must be a non-empty string without '/' "
                          "(the study folder)")
+    if "seeds" in raw and "seed_grid" in raw:
+        raise ValueError(f"sweep spec {source}: give 'seeds' or 'seed_grid', not both")
+    grid_seeds = raw.get("seed_grid")
+    if grid_seeds is not None:
+        if not isinstance(grid_seeds, dict) or set(grid_seeds) != set(SOURCES) or not all(
+                isinstance(v, list) and v for v in grid_seeds.values()):
+            raise ValueError(f"sweep spec {source}: 'seed_grid' must map each of {list(SOURCES)} "
+                             "to a non-empty list of seeds")
+        raw = {**raw, "seeds": [s.to_json() for s in seed_grid(**grid_seeds)]}
     for key in ("tasks", "models", "seeds"):
         if key in raw and not (isinstance(raw[key], list) and raw[key]):
             raise ValueError(f"sweep spec {source}: {key!r} must be a non-empty list")

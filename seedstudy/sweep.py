@@ -19,6 +19,7 @@ from . import PROJECT_ROOT, data, executors, integrity
 from .models import model_slug, resolve_model
 from .report import SKIPPED_FILE
 from .runs import ensure_writable, resolve_results_dir, validate_seeds
+from .seeds import Seeds
 from .spec import SweepSpec, Unit, manifest
 from .tasks import get_task
 from .train import TrainConfig
@@ -65,7 +66,8 @@ def resolve_output_dir(output_dir: str | os.PathLike | None = None) -> Path:
 def finetune_parameters(config: TrainConfig, seeds: list[int], *, study: str, results_dir: Path,
                         data_dir: Path | None, force: bool) -> dict:
     """The finetune notebook's papermill parameters for one task: every config field, plus where and how."""
-    return {**config.to_dict(), "seeds": seeds, "study": study, "results_dir": str(results_dir),
+    return {**config.to_dict(), "seeds": [Seeds.parse(s).to_json() for s in seeds], "study": study,
+            "results_dir": str(results_dir),
             "data_dir": "" if data_dir is None else str(data_dir), "force": force}
 
 

@@ -3,7 +3,7 @@
 The loop is written out (AdamW + linear warm-up/decay, as in ``run_glue.py``) rather than using
 ``transformers.Trainer`` so that every source of randomness is explicit: ``seed`` is set before
 the model is built (head init), seeds the data-order generator, and seeds dropout, and nothing
-else draws from it. Batches are padded to their own longest example (dynamic padding).
+else draws from it. Each source can also get a seed of its own (``seedstudy.seeds``). Batches are padded to their own longest example (dynamic padding).
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import torch
 from . import cache, data
 from .models import (LoraSettings, ModelSpec, build_model, load_tokenizer, parameter_counts,
                      resolve_lora, resolve_model)
+from .seeds import Seeds
 from .tasks import ENTITY_COLUMNS, Task, get_task
 
 PRECISIONS = ("fp32", "bf16")
@@ -200,9 +201,12 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optim
     return torch.optim.AdamW(groups, lr=config.learning_rate, fused=True)
 
 
-def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> FineTuneResult:
-    """Fine-tune ``config.model`` on ``config.task`` with ``seed``; predict every evaluation split."""
+def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str | None = None) -> FineTuneResult:
+    """Fine-tune ``config.model`` on ``config.task`` with ``seed`` (one integer, or a seed per
+    source: see ``seedstudy.seeds``); predict every evaluation split."""
     from transformers import set_seed
+
+    seeds = Seeds.parse(seed)
 
     task = get_task(config.task)
     spec = resolve_model(config.model)
@@ -221,12 +225,14 @@ def fine_tune(config: TrainConfig, seed: int, data_dir: str | None = None) -> Fi
     device = pick_device()
     configure_threads()
     start = time.perf_counter()
-    set_seed(seed)  # before the model exists: head init (and LoRA init) follow the seed
+    set_seed(seeds.init)  # before the model exists: head init (and LoRA init) follow the seed
     model = build_model(spec, task, tokenizer, lora=_lora(config, spec)).to(device)
+    if not seeds.tied:
+        torch.manual_seed(seeds.dropout)  # dropout draws from here on follow their own seed
     if config.gradient_checkpointing:
         _base(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     labels = train_frame["label"].to_numpy()
-    losses = train_steps(model, tokenizer, train_features, labels, config, seed)
+    losses = train_steps(model, tokenizer, train_features, labels, config, seeds.order)
     train_seconds = time.perf_counter() - start
     predictions = pd.concat([
         prediction_frame(task.evaluation_task(split), eval_frames[split],

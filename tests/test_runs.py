@@ -74,7 +74,7 @@ def test_failed_training_leaves_no_partial_run(tmp_path, data_dir, monkeypatch):
 
 
 @pytest.mark.parametrize("seeds,message", [([], "seeds is empty"), ([1, 2, 1], r"duplicated seed\(s\) \[1\]"),
-                                           ([1, -2], "bad seed -2"), ([1, "2"], "bad seed '2'")])
+                                           ([1, -2], "bad seed -2"), ([1, "2x"], "bad seed '2x'"), ([1, 2.5], "bad seed 2.5")])
 def test_bad_seed_lists(seeds, message):
     with pytest.raises(ValueError, match=message):
         runs.validate_seeds(seeds)

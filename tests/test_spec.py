@@ -16,7 +16,7 @@ def test_preset_sweep_is_every_configuration_of_the_preset():
     units = from_preset("smoke").units()
     assert [(u.config.task, u.config.model) for u in units][:2] == [("glue-rte", "tiny-bert"),
                                                                      ("glue-stsb", "tiny-bert")]
-    assert len(units) == 7 and all(u.seeds == (1, 2, 3) and u.study == "smoke" for u in units)
+    assert len(units) == 7 and all([s.label for s in u.seeds] == ["1", "2", "3"] and u.study == "smoke" for u in units)
     assert units[0].run_folders() == [f"smoke/glue-rte/tiny-bert/seed={s}" for s in (1, 2, 3)]
 
 
@@ -33,7 +33,7 @@ resources: {num_cpus: 2}
     units = spec.units()
     assert len(units) == 4
     assert {u.study for u in units} == {"lr/learning_rate=5e-05", "lr/learning_rate=0.0001"}
-    assert all(u.config.epochs == 2 and u.seeds == (4, 5) and u.num_cpus == 2 for u in units)
+    assert all(u.config.epochs == 2 and [s.init for s in u.seeds] == [4, 5] and u.num_cpus == 2 for u in units)
     assert sorted({u.config.learning_rate for u in units}) == [5e-5, 1e-4]  # YAML's "5e-5" is a number here
 
 
