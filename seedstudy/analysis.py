@@ -222,6 +222,11 @@ def _pct(x: float) -> str:
     return "–" if not np.isfinite(x) else f"{100 * x:.1f}"
 
 
+def _num(x: float) -> str:
+    """A coefficient (kappa, correlation) with two decimals; undefined as an en dash."""
+    return "–" if not np.isfinite(x) else f"{x:.2f}"
+
+
 def _interval(value: float, low: float, high: float) -> str:
     """``value [low, high]`` in percent."""
     return f"{_pct(value)} [{_pct(low)}, {_pct(high)}]"
@@ -244,17 +249,17 @@ def build_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     a = beyond["agreement"]
     if len(a):
         tables["agreement"] = pd.DataFrame({
-            "Task": a["task"], "Model": a["model"], "Fleiss kappa": a["fleiss_kappa"].round(3),
-            "Cohen kappa (mean)": a["mean_cohen_kappa"].round(3), "Churn (mean)": a["mean_churn"].map(_pct),
+            "Task": a["task"], "Model": a["model"], "Fleiss kappa": a["fleiss_kappa"].map(_num),
+            "Cohen kappa (mean)": a["mean_cohen_kappa"].map(_num), "Churn (mean)": a["mean_churn"].map(_pct),
             "Churn (max)": a["max_churn"].map(_pct), "Accuracy diff. (mean)": a["mean_accuracy_diff"].map(_pct),
-            "Spearman churn vs diff.": a["churn_vs_accuracy_diff_spearman"].round(2)})
+            "Spearman churn vs diff.": a["churn_vs_accuracy_diff_spearman"].map(_num)})
     i = beyond["instability"]
     if len(i):
         tables["instability"] = pd.DataFrame({
             "Task": i["task"], "Model": i["model"], "Examples": i["n_examples"],
             "Mean flip rate": i["mean_flip_rate"].map(_pct), "Ever flipped": i["share_ever_flipped"].map(_pct),
-            "Spearman flip vs confidence": i["flip_vs_confidence"].round(2),
-            "Spearman flip vs length": i["flip_vs_length"].round(2)})
+            "Spearman flip vs confidence": i["flip_vs_confidence"].map(_num),
+            "Spearman flip vs length": i["flip_vs_length"].map(_num)})
     d = beyond["decomposition"]
     if len(d):
         tables["decomposition"] = pd.DataFrame({

@@ -115,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: the project)")
     _common(report, data_dir=False)
 
+    paper = sub.add_parser("paper", help="typeset paper/main.tex (tables and figures included) to main.pdf",
+                           description="Run latexmk on the paper's LaTeX source; without a TeX "
+                           "installation, say how to get one.")
+    paper.add_argument("--paper-dir", help="folder holding main.tex (default: paper/ in the project)")
+
     tasks = sub.add_parser("tasks", help="list the tasks and whether their local files are present")
     tasks.add_argument("--data-dir", help="local data folder (default: $SEEDSTUDY_DATA_DIR)")
     return parser
@@ -209,6 +214,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_paper(args: argparse.Namespace) -> int:
+    """seedstudy paper."""
+    from .pdf import build_pdf
+
+    print(f"paper: {build_pdf(args.paper_dir)}")
+    return 0
+
+
 def _cmd_tasks(args: argparse.Namespace) -> int:
     """seedstudy tasks."""
     local = data.resolve_data_dir(args.data_dir)
@@ -229,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, dispatch, and turn expected errors into one line and exit code 2."""
     args = build_parser().parse_args(argv)
     handlers = {"run": _cmd_run, "reproduce": _cmd_reproduce, "sweep": _cmd_sweep,
-                "verify": _cmd_verify, "report": _cmd_report, "tasks": _cmd_tasks}
+                "verify": _cmd_verify, "report": _cmd_report, "paper": _cmd_paper, "tasks": _cmd_tasks}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, PermissionError, RuntimeError) as err:

@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; notebooks display the saved PNGs
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -31,8 +32,11 @@ def metric_distribution(lead: pd.DataFrame, out_dir: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(1.4 * len(order) + 1.5, 3.6))
     sns.boxplot(data=data, x="label", y="score", order=order, color="0.9", width=0.5,
                 showfliers=False, ax=ax)
+    state = np.random.get_state()  # seaborn jitters from NumPy's global generator: fix it, then restore
+    np.random.seed(0)
     sns.stripplot(data=data, x="label", y="score", order=order, hue="model", dodge=False,
                   size=6, jitter=0.12, ax=ax)
+    np.random.set_state(state)
     baselines = data.groupby("label", sort=False)["baseline"].first().reindex(order)
     ax.scatter(range(len(order)), 100 * baselines.to_numpy(), marker="_", s=600, color="crimson",
                label="majority baseline", zorder=3)

@@ -205,6 +205,9 @@ def write_table(table: pd.DataFrame, name: str, out_dir: Path, caption: str) -> 
     tex = styled.to_latex(
         caption=caption.replace("%", r"\%"), label=f"tab:{name}", hrules=True, position="t").replace("±", r"$\pm$")
     tex = tex.replace("–", "--")
+    # a wide table shrinks to the line width, a narrow one keeps its size (graphicx's \width)
+    tex = tex.replace(r"\begin{tabular}", r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%"
+                      "\n" r"\begin{tabular}").replace(r"\end{tabular}", r"\end{tabular}}")
     md = f"{caption}\n\n{table.to_markdown(index=False)}\n"
     paths = [out_dir / f"{name}.tex", out_dir / f"{name}.md"]
     paths[0].write_text(tex)
