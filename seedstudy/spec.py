@@ -227,7 +227,13 @@ def resolve_spec(spec: str) -> SweepSpec:
     return load_spec(spec)
 
 
-def manifest(spec: SweepSpec, units: list[Unit]) -> dict:
-    """The sweep manifest of one study: the spec and every run it asks for (paths within the study)."""
-    return {"spec": json.loads(json.dumps(spec.to_dict())),
-            "runs": [run[len(u.study) + 1:] for u in units for run in u.run_folders()]}
+def manifest(spec: SweepSpec, units: list[Unit], earlier: dict | None = None) -> dict:
+    """The sweep manifest of one study: the specs of every sweep run into it and every run they
+    asked for (paths within the study). ``earlier`` is the manifest already there: sweeps into
+    one study add to it, so ``verify`` still misses none of the earlier sweeps' runs."""
+    earlier = earlier or {}
+    specs = earlier.get("specs", [earlier["spec"]] if "spec" in earlier else [])
+    this = json.loads(json.dumps(spec.to_dict()))
+    runs = [run[len(u.study) + 1:] for u in units for run in u.run_folders()]
+    return {"specs": specs + ([this] if this not in specs else []),
+            "runs": list(dict.fromkeys([*earlier.get("runs", []), *runs]))}

@@ -201,8 +201,9 @@ def run_sweep(spec: SweepSpec, *, executor: str = "local", max_parallel: int = 1
     local = data.require_source(data_dir)
     root = ensure_writable(resolve_results_dir(results_dir))
     for study in dict.fromkeys(u.study for u in units):
-        _write_json(root / study / integrity.MANIFEST_FILE,
-                    manifest(spec, [u for u in units if u.study == study]))
+        path = root / study / integrity.MANIFEST_FILE
+        earlier = json.loads(path.read_text()) if path.is_file() else None
+        _write_json(path, manifest(spec, [u for u in units if u.study == study], earlier))
     outcomes, runnable = [], []
     for unit in units:
         missing = data.missing_local_splits(get_task(unit.config.task), local)

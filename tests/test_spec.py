@@ -66,3 +66,16 @@ def test_spec_argument_is_a_file_or_a_preset(tmp_path):
     assert resolve_spec("smoke").preset == "smoke"
     with pytest.raises(FileNotFoundError, match="or a preset name"):
         resolve_spec(str(tmp_path / "missing.yaml"))
+
+
+def test_sweeps_into_one_study_add_to_its_manifest():
+    from seedstudy.spec import manifest
+
+    first = from_preset("smoke", tasks=["glue-rte"], seeds=[1])
+    second = from_preset("smoke", tasks=["superglue-cb"], seeds=[1])
+    once = manifest(first, first.units())
+    both = manifest(second, second.units(), once)
+    assert both["runs"] == ["glue-rte/tiny-bert/seed=1", "superglue-cb/tiny-bert/seed=1"]
+    assert len(both["specs"]) == 2 and manifest(second, second.units(), both) == both
+    legacy = {"spec": once["specs"][0], "runs": once["runs"]}  # manifests written before specs were listed
+    assert manifest(second, second.units(), legacy)["runs"] == both["runs"]
