@@ -129,7 +129,7 @@ def _factorial() -> Preset:
     """Dodge et al. (2020)'s design on the CPU: 5 init x 5 data-order seeds, dropout seed fixed.
 
     COPA, CB and WiC with the default study's settings (25 runs each), for ``analysis``'s
-    decomposition of the variance by source; ~1 h on 2 cores.
+    decomposition of the variance by source; COPA and WiC take ~22 min each on 2 cores, CB ~2x.
     """
     cpu = _cpu()
     configs = tuple(cpu.config_for(t) for t in ("superglue-copa", "superglue-cb", "superglue-wic"))
