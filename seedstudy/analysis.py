@@ -32,6 +32,11 @@ def _classification_groups(runs: Sequence[Run]):
             yield _label(task_key, split), model, task_key, split, group
 
 
+def _n_classes(task_key: str, split: str, preds: np.ndarray) -> int:
+    """Classes a vote runs over: the evaluated task's labels or choices (more if predictions say so)."""
+    return max(get_task(task_key).evaluation_task(split).num_labels, int(preds.max()) + 1)
+
+
 def score_intervals(runs: Sequence[Run], *, n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Per (task, model, lead metric): mean and std over seeds, each with a seed-bootstrap 95 % interval."""
     scores = seed_scores(runs)
@@ -109,7 +114,7 @@ def example_table(runs: Sequence[Run], data_dir: str | None = None) -> pd.DataFr
     frames = []
     for label, model, task_key, split, group in _classification_groups(runs):
         preds, labels, ids = prediction_matrix(group)
-        n_classes = max(get_task(task_key).evaluation_task(split).num_labels, int(preds.max()) + 1)
+        n_classes = _n_classes(task_key, split, preds)
         frame = pd.DataFrame({"task": label, "model": model, "task_key": task_key, "split": split,
                               "idx": ids, "label": labels,
                               "majority": agreement.majority_vote(preds, n_classes),
@@ -199,7 +204,7 @@ def ensemble_table(runs: Sequence[Run], *, splits: int = 20, seed: int = 0) -> p
         if len(group) < 2:
             continue
         preds, labels, _ = prediction_matrix(group)
-        n_classes = max(get_task(task_key).evaluation_task(split).num_labels, int(preds.max()) + 1)
+        n_classes = _n_classes(task_key, split, preds)
         for k, point in ensembles.ensemble_curve(preds, labels, splits=splits, seed=seed,
                                                  n_classes=n_classes).items():
             rows.append({"task": label, "model": model, "k": k, **point})
@@ -320,7 +325,7 @@ def decomposition_table(runs: Sequence[Run]) -> pd.DataFrame:
             continue
         preds, labels, _ = prediction_matrix(group)
         values = preds.astype(float)[..., None] if scored.label_names is None else \
-            decompose.one_hot(preds, max(scored.num_labels, int(preds.max()) + 1))
+            decompose.one_hot(preds, _n_classes(task_key, split, preds))
         lead = task.metric_name(scored.lead_metric, split)
         score = np.array([r.record["metrics"][lead] for r in group], dtype=float)
         try:
