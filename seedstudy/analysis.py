@@ -15,8 +15,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from . import agreement, data, ensembles, metrics, uncertainty
-from .report import _by_evaluation, _label, prediction_matrix, seed_scores
+from . import agreement, compare, data, ensembles, metrics, uncertainty
+from .report import _by_evaluation, _label, consistency_table, prediction_matrix, seed_scores
 from .runs import Run
 from .tasks import get_task
 
@@ -211,6 +211,63 @@ def ensemble_table(runs: Sequence[Run], *, splits: int = 20, seed: int = 0) -> p
     return pd.DataFrame(rows)
 
 
+def config_difference(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> str:
+    """What differs between two sets of runs' training configurations, e.g. ``learning_rate 0.0001 -> 5e-05``."""
+    def settings(runs: Sequence[Run]) -> dict:
+        values: dict = {}
+        for run in runs:
+            for key, value in run.record["config"].items():
+                values.setdefault(key, set()).add(repr(value))
+        return {k: " / ".join(sorted(v)) for k, v in values.items()}
+
+    a, b = settings(runs_a), settings(runs_b)
+    changed = [f"{k} {a.get(k, '-')} -> {b.get(k, '-')}" for k in sorted(a.keys() | b.keys())
+               if a.get(k) != b.get(k)]
+    return "; ".join(changed) or "same configuration"
+
+
+def comparison_table(runs_a: Sequence[Run], runs_b: Sequence[Run], *, seed: int = 0) -> pd.DataFrame:
+    """Configuration A against B on every (task, model, lead metric) both have with >= 2 seeds:
+    means, difference with bootstrap interval, permutation p-value, ASO both ways (``compare``),
+    each side's consistency, and what differs between the two configurations."""
+    scores_a, scores_b = seed_scores(runs_a), seed_scores(runs_b)
+    cons_a = consistency_table(runs_a).groupby(["task", "model"])["consistency"].first()
+    cons_b = consistency_table(runs_b).groupby(["task", "model"])["consistency"].first()
+    rows = []
+    for (task, model, metric), a in scores_a[scores_a["lead"]].groupby(["task", "model", "metric"], sort=False):
+        b = scores_b[(scores_b["task"] == task) & (scores_b["model"] == model) & (scores_b["metric"] == metric)]
+        va, vb = a["value"].to_numpy(float), b["value"].to_numpy(float)
+        if min(len(va), len(vb)) < 2 or not np.all(np.isfinite(np.r_[va, vb])):
+            continue
+        result = compare.compare(va, vb, seed=seed)
+        changed = config_difference([r for r in runs_a if (r.record["task"], r.record["model"]) == (task, model)],
+                                    [r for r in runs_b if (r.record["task"], r.record["model"]) == (task, model)])
+        rows.append({"task": task, "model": model, "metric": metric, **result,
+                     "consistency_a": cons_a.get((task, model), np.nan),
+                     "consistency_b": cons_b.get((task, model), np.nan), "changed": changed})
+    return pd.DataFrame(rows)
+
+
+def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
+    """Human-readable comparison table: points, p-value, ASO epsilons."""
+    def verdict(row) -> str:
+        if row["aso_a_better"] < 0.5 and row["permutation_p"] < 0.05:
+            return "A better"
+        if row["aso_b_better"] < 0.5 and row["permutation_p"] < 0.05:
+            return "B better"
+        return "no clear winner"
+
+    return pd.DataFrame({
+        "Task": table["task"], "Model": table["model"], "Metric": table["metric"],
+        "Seeds A/B": [f"{a}/{b}" for a, b in zip(table["n_a"], table["n_b"])],
+        "Mean A": table["mean_a"].map(_pct), "Mean B": table["mean_b"].map(_pct),
+        "A - B (95 CI)": [_interval(*r) for r in table[["difference", "difference_low", "difference_high"]].to_numpy()],
+        "Permutation p": table["permutation_p"].map(lambda p: f"{p:.3f}"),
+        "ASO eps A>B": table["aso_a_better"].map(_num), "ASO eps B>A": table["aso_b_better"].map(_num),
+        "Consistency A / B": [f"{_pct(a)} / {_pct(b)}" for a, b in zip(table["consistency_a"], table["consistency_b"])],
+        "Verdict": [verdict(r) for _, r in table.iterrows()]})
+
+
 def summarise(runs: Sequence[Run], data_dir: str | None = None) -> dict[str, pd.DataFrame]:
     """Every beyond-the-paper table, computed once (bootstraps seeded, so reruns match)."""
     agree, pairs = agreement_table(runs)
@@ -281,6 +338,11 @@ def build_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 CAPTIONS = {
+    "comparison": "Two configurations compared across their seeds (A: this study, B: the other): lead metric "
+                  "means and their difference with a 95% bootstrap interval (points), the two-sided "
+                  "permutation p-value, Almost Stochastic Order's epsilon each way (below 0.5: that side "
+                  "almost stochastically dominates), and each side's consistency (percent). Verdict: a side "
+                  "wins when its epsilon is below 0.5 and p < 0.05.",
     "decomposition": "Where the variance comes from: runs on a full grid of per-source seeds (head initialisation, "
                      "data order, dropout); share of the lead metric's and of the predictions' sum of squares "
                      "due to each source and interaction (percent; with one run per cell the top interaction "

@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(executes notebooks/paper.ipynb)")
     report.add_argument("--study", default="cpu", help="study to report (default: cpu)")
     report.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: the project)")
+    report.add_argument("--compare-study", default="", metavar="STUDY",
+                        help="a second study (e.g. a grid variant 'lr/learning_rate=5e-05') to compare "
+                             "with task by task across seeds")
     _common(report, data_dir=False)
 
     paper = sub.add_parser("paper", help="typeset paper/main.tex (tables and figures included) to main.pdf",
@@ -210,7 +213,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     """seedstudy report."""
     from .sweep import run_report
 
-    print(f"report notebook: {run_report(study=args.study, results_dir=args.results_dir, output_dir=args.output_dir)}")
+    out = run_report(study=args.study, results_dir=args.results_dir, output_dir=args.output_dir,
+                     compare_study=args.compare_study)
+    print(f"report notebook: {out}")
     return 0
 
 

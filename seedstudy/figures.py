@@ -62,12 +62,12 @@ def consistency_vs_accuracy(table: pd.DataFrame, out_dir: Path) -> list[Path]:
 
 
 def consistency_curve(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Consistency as a function of the number of seeds compared (2..N), one line per task, with
-    the band of the middle 95 % of seed subsets of each size."""
+    """Consistency as a function of the number of seeds compared (2..N), one line per task: the
+    expected value over seed subsets of each size, with its 95 % interval over examples."""
     data = curves.assign(cons=100 * curves["consistency"])
     fig, ax = plt.subplots(figsize=(5.2, 4.0))
     sns.lineplot(data=data, x="n_seeds", y="cons", hue="task", style="model", marker="o", ax=ax)
-    if "consistency_low" in data:  # band: the middle 95 % of seed subsets of that size
+    if "consistency_low" in data:
         for line, (_, g) in zip(ax.get_lines(), data.groupby(["task", "model"], sort=False)):
             ax.fill_between(g["n_seeds"], 100 * g["consistency_low"], 100 * g["consistency_high"],
                             color=line.get_color(), alpha=0.12, linewidth=0)

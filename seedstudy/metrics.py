@@ -8,7 +8,8 @@ Three families:
 - macro statistics of one metric across seeds (``macro_summary``) and failed-run flags;
 - micro agreement of per-example predictions across seeds, ``preds`` shaped
   ``(n_seeds, n_examples)``: ``consistency``, ``correct_consistency``, ``pairwise_agreement``,
-  ``per_example_spread``, ``consistency_curve``, ``group_consistency``. With ``tol=None`` predictions must be equal
+  ``per_example_spread``, ``subset_agreement``, ``subset_correct``, ``consistency_curve``,
+  ``group_consistency``. With ``tol=None`` predictions must be equal
   (class labels); with a ``tol`` (regression, e.g. STS-B scores on 0–5) two predictions agree
   when they differ by at most ``tol``.
 """
@@ -325,16 +326,65 @@ def pairwise_agreement(preds: Array, *, tol: float | None = None) -> float:
     return float(np.mean([np.mean(_agree(p[i], p[j], tol)) for i, j in pairs]))
 
 
+def subset_agreement(preds: Array, k: int, *, tol: float | None = None) -> np.ndarray:
+    """Per example, the chance that ``k`` seeds drawn without replacement from the N all agree.
+
+    Its mean over examples is the consistency averaged over all C(N, k) subsets of k seeds,
+    exactly and without enumerating them: with an example's N predictions sorted, a subset
+    agrees when the k - 1 others lie within ``tol`` below its largest member i (equal, without
+    ``tol``), and there are C(w_i, k - 1) of those, w_i counting the earlier predictions close
+    enough to the i-th. (Written here: no library counts agreeing subsets.)
+
+    >>> subset_agreement([[0, 1], [0, 1], [1, 1]], 2).round(4).tolist()
+    [0.3333, 1.0]
+    """
+    from scipy.special import comb
+
+    p = _runs(preds)
+    n = p.shape[0]
+    if not 1 <= k <= n:
+        raise ValueError(f"bad k={k}: expected 1 <= k <= {n} (the number of seeds)")
+    if tol is None:  # any labels (ints, strings) -> integer codes; equal means difference 0
+        codes = np.unique(p, return_inverse=True)[1].reshape(p.shape)
+        s, limit = np.sort(codes, axis=0).astype(float), 0.0
+    else:
+        s, limit = np.sort(p.astype(float), axis=0), tol
+    earlier = np.tril(np.ones((n, n), dtype=bool), k=-1)[:, :, None]  # [i, j]: j sorts before i
+    close = (s[:, None, :] - s[None, :, :]) <= limit
+    w = (close & earlier).sum(axis=1)
+    return comb(w, k - 1).sum(axis=0) / comb(n, k)
+
+
+def subset_correct(preds: Array, labels: Array, k: int, *, tol: float | None = None) -> np.ndarray:
+    """Per example, the chance that ``k`` seeds drawn without replacement from the N are all right.
+
+    >>> subset_correct([[0, 1], [0, 0], [1, 1]], [0, 1], 2).round(4).tolist()
+    [0.3333, 0.3333]
+    """
+    from scipy.special import comb
+
+    p = _runs(preds)
+    y = np.asarray(labels)
+    if y.shape != (p.shape[1],):
+        raise ValueError(f"labels must have shape ({p.shape[1]},) to match preds, got {y.shape}")
+    if not 1 <= k <= p.shape[0]:
+        raise ValueError(f"bad k={k}: expected 1 <= k <= {p.shape[0]} (the number of seeds)")
+    right = _agree(p, y[None, :], tol).sum(axis=0)
+    return comb(right, k) / comb(p.shape[0], k)
+
+
 def consistency_curve(preds: Array, labels: Array | None = None, *, tol: float | None = None,
                       max_subsets: int = 200, seed: int | np.random.Generator = 0
                       ) -> dict[int, dict[str, float]]:
     """Consistency (and correct consistency, with labels) as a function of the number of seeds.
 
-    For each k in 2..n_seeds: the mean and std over subsets of k seeds: all subsets when there
-    are at most ``max_subsets``, else ``max_subsets`` random ones drawn with ``seed``.
-    Returns ``{k: {"consistency": mean, "consistency_std": std, "consistency_low": 2.5th and
-    "consistency_high": 97.5th percentile over the subsets (what a study with k of these seeds
-    could have reported), ["correct_consistency": ...]}}``.
+    For each k in 2..n_seeds: the expected consistency over all subsets of k seeds (exact, from
+    ``subset_agreement``), and its spread over subsets: all subsets when there are at most
+    ``max_subsets``, else ``max_subsets`` random ones drawn with ``seed``.
+    Returns ``{k: {"consistency": expected value, "consistency_std": std over subsets,
+    "subsets_low"/"subsets_high": 2.5th/97.5th percentile over subsets (the range a study with k
+    of these seeds could have reported), ["correct_consistency": expected value]}}``.
+    ``uncertainty.consistency_curve_intervals`` gives the expected value's interval over examples.
     """
     p = _runs(preds, min_runs=2)
     rng = np.random.default_rng(seed)
@@ -346,11 +396,11 @@ def consistency_curve(preds: Array, labels: Array | None = None, *, tol: float |
         else:
             subsets = [sorted(rng.choice(n, size=k, replace=False)) for _ in range(max_subsets)]
         cons = [consistency(p[s], tol=tol) for s in subsets]
-        point = {"consistency": float(np.mean(cons)), "consistency_std": float(np.std(cons)),
-                 "consistency_low": float(np.percentile(cons, 2.5)),
-                 "consistency_high": float(np.percentile(cons, 97.5))}
+        point = {"consistency": float(np.mean(subset_agreement(p, k, tol=tol))),
+                 "consistency_std": float(np.std(cons)),
+                 "subsets_low": float(np.percentile(cons, 2.5)),
+                 "subsets_high": float(np.percentile(cons, 97.5))}
         if labels is not None:
-            point["correct_consistency"] = float(np.mean(
-                [correct_consistency(p[s], labels, tol=tol) for s in subsets]))
+            point["correct_consistency"] = float(np.mean(subset_correct(p, labels, k, tol=tol)))
         curve[k] = point
     return curve

@@ -22,19 +22,19 @@ def matmul_peak(dtype: torch.dtype, device: torch.device, *, size: int = 2048, s
     b = torch.randn(size, size, device=device).to(dtype)
     for _ in range(3):
         a @ b
-    _sync(device)
+    sync(device)
     runs, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds or runs < 3:
         a @ b
         runs += 1
         if device.type == "cuda" and runs % 10:
             continue
-        _sync(device)
-    _sync(device)
+        sync(device)
+    sync(device)
     return 2 * size ** 3 * runs / (time.perf_counter() - start)
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
     """Wait for queued GPU work (timing must include it)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import metrics, scoring
+from . import metrics, scoring, uncertainty
 from .runs import Run
 from .seeds import of_record
 from .tasks import get_task
@@ -128,15 +128,18 @@ def consistency_table(runs: Sequence[Run]) -> pd.DataFrame:
 
 
 def consistency_curves(runs: Sequence[Run], *, seed: int = 0) -> pd.DataFrame:
-    """Long table of consistency vs number of seeds (2..N) for every (task, model, split)."""
+    """Long table of consistency vs number of seeds (2..N) for every (task, model, split): the
+    expected value over seed subsets, its 95 % interval over examples, the range over subsets."""
     rows = []
     for (task_key, model, split), group in _by_evaluation(runs).items():
         if len(group) < 2:
             continue
         preds, labels, _ = prediction_matrix(group)
         tol = get_task(task_key).evaluation_task(split).consistency_tolerance
+        intervals = uncertainty.consistency_curve_intervals(preds, labels, tol=tol, seed=seed)
         for k, point in metrics.consistency_curve(preds, labels, tol=tol, seed=seed).items():
-            rows.append({"task": _label(task_key, split), "model": model, "n_seeds": k, **point})
+            rows.append({"task": _label(task_key, split), "model": model, "n_seeds": k,
+                         **point, **intervals[k]})
     return pd.DataFrame(rows)
 
 
@@ -187,6 +190,21 @@ def format_consistency(table: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def format_curves(curves: pd.DataFrame) -> pd.DataFrame:
+    """Human-readable consistency-vs-seeds table: expected values with intervals, in percent."""
+    def interval(name: str) -> list[str]:
+        return [f"{_pts(v)} [{_pts(lo)}, {_pts(hi)}]" for v, lo, hi in
+                zip(curves[name], curves[f"{name}_low"], curves[f"{name}_high"])]
+
+    table = pd.DataFrame({"Task": curves["task"], "Model": curves["model"], "Seeds": curves["n_seeds"],
+                          "Consistency [95 % CI]": interval("consistency"),
+                          "Range over subsets": [f"{_pts(lo)}–{_pts(hi)}" for lo, hi in
+                                                 zip(curves["subsets_low"], curves["subsets_high"])]})
+    if "correct_consistency_low" in curves:
+        table["Correct consistency [95 % CI]"] = interval("correct_consistency")
+    return table
+
+
 def _rule(tolerance: float, task) -> str:
     """How two predictions are judged to agree, for the table's last column."""
     if np.isfinite(tolerance):
@@ -233,6 +251,10 @@ CAPTIONS = {
     "consistency": "Consistency across seeds: share of evaluation examples on which all seeds agree "
                    "(Consistency), all seeds are right (Correct consistency), and the mean share on "
                    "which two seeds agree (Pairwise agreement), in percent.",
+    "consistency_curve": "Consistency against the number of seeds k: the expected value over all "
+                         "subsets of k seeds with its 95 % bootstrap interval over examples, the "
+                         "range (2.5th-97.5th percentile) over the subsets themselves, and the same "
+                         "expected value for correct consistency, in percent.",
     "runs": "Every run behind the tables, with its configuration hash and code version.",
 }
 
@@ -249,6 +271,7 @@ def build_tables(summary: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The paper's formatted tables (from ``summarise``), keyed by file name."""
     return {"variance": format_variance(summary["variance"]),
             "consistency": format_consistency(summary["consistency"]),
+            **({} if summary["curves"].empty else {"consistency_curve": format_curves(summary["curves"])}),
             "runs": summary["runs"]}
 
 

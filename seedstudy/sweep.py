@@ -115,12 +115,16 @@ def run_task(config: TrainConfig, seeds: list[int], *, study: str, results_dir: 
     return _execute(notebook("finetune.ipynb"), output, params)
 
 
-def run_report(*, study: str, results_dir: str | None = None, output_dir: str | None = None) -> Path:
-    """Execute ``paper.ipynb`` over a study's runs; returns the executed notebook."""
+def run_report(*, study: str, results_dir: str | None = None, output_dir: str | None = None,
+               compare_study: str = "") -> Path:
+    """Execute ``paper.ipynb`` over a study's runs (compared with ``compare_study``'s runs when
+    given); returns the executed notebook."""
     root = resolve_results_dir(results_dir)
-    if not (root / study).is_dir():
-        raise FileNotFoundError(f"no study {study!r} under {root}: expected runs in {root / study}")
-    params = {"study": study, "results_dir": str(root), "output_dir": str(resolve_output_dir(output_dir))}
+    for name in filter(None, (study, compare_study)):
+        if not (root / name).is_dir():
+            raise FileNotFoundError(f"no study {name!r} under {root}: expected runs in {root / name}")
+    params = {"study": study, "results_dir": str(root), "output_dir": str(resolve_output_dir(output_dir)),
+              "compare_study": compare_study}
     return _execute(notebook("paper.ipynb"), root / study / "paper.ipynb", params)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .metrics import _runs
+from .metrics import _runs, subset_agreement, subset_correct
 
 Array = Sequence | np.ndarray
 Statistic = Callable[[np.ndarray, np.ndarray | None], float]
@@ -51,6 +51,42 @@ def bootstrap_interval(statistic: Statistic, preds: Array, labels: Array | None 
                        random_state=np.random.default_rng(seed))
     low, high = result.confidence_interval
     return {"value": float(value), "low": float(low), "high": float(high)}
+
+
+def example_mean_interval(values: Array, *, n_resamples: int = 1000, confidence: float = 0.95,
+                          seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval, over examples, of the mean of a per-example quantity."""
+    from scipy.stats import bootstrap
+
+    v = np.asarray(values, dtype=float)
+    if v.size < 2 or np.all(v == v[0]):  # nothing to resample: the interval is the point
+        return float(v.mean()), float(v.mean())
+    result = bootstrap((v,), np.mean, n_resamples=n_resamples, confidence_level=confidence,
+                       method="percentile", vectorized=True, random_state=np.random.default_rng(seed))
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def consistency_curve_intervals(preds: Array, labels: Array | None = None, *, tol: float | None = None,
+                                **kwargs) -> dict[int, dict[str, float]]:
+    """For k = 2..N seeds: the expected consistency over all k-subsets of the seeds with its
+    bootstrap interval over examples (and the same for correct consistency, with labels).
+
+    The expected value is a mean over examples of each example's chance that k seeds agree
+    (``metrics.subset_agreement``), so resampling examples needs no subset enumeration.
+    """
+    p = _runs(preds, min_runs=2)
+    curve = {}
+    for k in range(2, p.shape[0] + 1):
+        agree = subset_agreement(p, k, tol=tol)
+        low, high = example_mean_interval(agree, **kwargs)
+        point = {"consistency": float(agree.mean()), "consistency_low": low, "consistency_high": high}
+        if labels is not None:
+            right = subset_correct(p, labels, k, tol=tol)
+            low, high = example_mean_interval(right, **kwargs)
+            point |= {"correct_consistency": float(right.mean()),
+                      "correct_consistency_low": low, "correct_consistency_high": high}
+        curve[k] = point
+    return curve
 
 
 def mean_interval(scores: Array, **kwargs) -> dict[str, float]:

@@ -94,3 +94,26 @@ def test_the_committed_factorial_study_decomposes_by_source():
     copa = table[table["task"] == "superglue-copa"].set_index("effect")
     assert copa.loc["init", "metric_share"] == pytest.approx(0.375, abs=5e-4)  # as reported in the README
     assert analysis.decomposition_table(find_runs(ROOT / "paper" / "runs", "cpu")).empty  # tied seeds
+
+
+def test_a_configuration_compared_with_itself_shows_no_difference(runs):
+    table = analysis.comparison_table(runs, runs)
+    assert set(table["task"]) == set(report.variance_table(runs)["task"])
+    assert np.allclose(table["difference"], 0) and np.allclose(table["permutation_p"], 1)
+    assert set(table["changed"]) == {"same configuration"}
+    assert set(analysis.format_comparison(table)["Verdict"]) == {"no clear winner"}
+
+
+def test_the_committed_learning_rate_comparison():
+    """The worked comparison: the default study (lr 1e-4) against the same tasks at lr 5e-5."""
+    cpu = find_runs(ROOT / "paper" / "runs", "cpu")
+    lower = find_runs(ROOT / "paper" / "runs", "lr/learning_rate=5e-05")
+    table = analysis.comparison_table(cpu, lower).set_index("task")
+    assert set(table.index) == {"glue-sst2", "superglue-cb", "superglue-wic", "superglue-copa"}
+    assert set(table["changed"]) == {"learning_rate 0.0001 -> 5e-05"}
+    variance = report.variance_table(lower).query("lead").set_index("task")
+    for task, row in table.iterrows():
+        assert row["n_a"] == row["n_b"] == 5
+        assert row["mean_b"] == pytest.approx(variance.loc[task, "mean"])
+        assert row["difference_low"] <= row["difference"] <= row["difference_high"]
+        assert 0 <= row["aso_a_better"] <= 1 and 0 <= row["aso_b_better"] <= 1

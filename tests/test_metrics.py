@@ -1,6 +1,7 @@
 """Metric functions on hand-computed cases, edge cases, and properties shared by all agreement metrics."""
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -127,9 +128,34 @@ def test_consistency_curve_is_exact_over_subsets():
     assert curve[3]["consistency"] == pytest.approx(m.consistency(PREDS))
     assert curve[3]["consistency_std"] == 0.0
     assert curve[3]["correct_consistency"] == pytest.approx(1 / 4)
-    assert curve[2]["consistency_low"] == pytest.approx(np.percentile(pair_cons, 2.5))
-    assert curve[2]["consistency_low"] <= curve[2]["consistency"] <= curve[2]["consistency_high"]
-    assert curve[3]["consistency_low"] == curve[3]["consistency_high"] == curve[3]["consistency"]
+    assert curve[2]["subsets_low"] == pytest.approx(np.percentile(pair_cons, 2.5))
+    assert curve[2]["subsets_low"] <= curve[2]["consistency"] <= curve[2]["subsets_high"]
+    assert curve[3]["subsets_low"] == curve[3]["subsets_high"] == pytest.approx(curve[3]["consistency"])
+
+
+@pytest.mark.parametrize("tol", [None, 0.5])
+def test_subset_agreement_equals_enumerating_every_subset(tol):
+    rng = np.random.default_rng(4)
+    preds = rng.integers(0, 3, size=(6, 40)) if tol is None else rng.normal(2.5, 0.4, size=(6, 40))
+    labels = rng.integers(0, 3, size=40) if tol is None else rng.normal(2.5, 0.4, size=40)
+    for k in range(1, 7):
+        subsets = [list(c) for c in itertools.combinations(range(6), k)]
+        want = np.mean([m.consistency(preds[s], tol=tol) for s in subsets])
+        want_right = np.mean([m.correct_consistency(preds[s], labels, tol=tol) for s in subsets])
+        assert m.subset_agreement(preds, k, tol=tol).mean() == pytest.approx(want, abs=1e-12)
+        assert m.subset_correct(preds, labels, k, tol=tol).mean() == pytest.approx(want_right, abs=1e-12)
+    assert m.subset_agreement(preds, 2, tol=tol).mean() == pytest.approx(m.pairwise_agreement(preds, tol=tol))
+    assert m.subset_agreement(preds, 6, tol=tol).mean() == pytest.approx(m.consistency(preds, tol=tol))
+
+
+def test_subset_agreement_takes_any_labels_and_rejects_bad_k():
+    entities = np.array([["Paris", "Rome"], ["Paris", "Oslo"], ["Lima", "Rome"]])
+    # example 1: Paris twice of 3 -> 1 of 3 pairs agree; example 2: Rome twice -> 1 of 3
+    assert m.subset_agreement(entities, 2).tolist() == pytest.approx([1 / 3, 1 / 3])
+    with pytest.raises(ValueError, match="bad k=4"):
+        m.subset_agreement(entities, 4)
+    with pytest.raises(ValueError, match="bad k=0"):
+        m.subset_correct(entities, ["Paris", "Rome"], 0)
 
 
 def test_consistency_curve_sampling_is_seeded():

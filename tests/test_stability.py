@@ -109,3 +109,21 @@ def test_aso_sees_a_clearly_better_configuration():
     assert result["difference"] == pytest.approx(0.05)
     assert result["aso_a_better"] < 0.2 < 0.8 < result["aso_b_better"]
     assert result["permutation_p"] < 0.01
+
+
+def test_consistency_curve_intervals_hold_the_exact_expected_value(random_runs):
+    preds, labels = random_runs
+    curve = uncertainty.consistency_curve_intervals(preds, labels, seed=1)
+    exact = metrics.consistency_curve(preds, labels)
+    assert sorted(curve) == list(range(2, preds.shape[0] + 1))
+    for k, point in curve.items():
+        assert point["consistency"] == pytest.approx(exact[k]["consistency"])
+        assert point["consistency_low"] < point["consistency"] < point["consistency_high"]
+        assert point["correct_consistency_low"] <= point["correct_consistency"] <= point["correct_consistency_high"]
+    # four times the examples (same pattern): the interval of the expected value narrows ~2x
+    wide = curve[2]["consistency_high"] - curve[2]["consistency_low"]
+    tiled = uncertainty.consistency_curve_intervals(np.tile(preds, 4), seed=1)[2]
+    assert tiled["consistency"] == pytest.approx(curve[2]["consistency"])
+    assert 0.35 < (tiled["consistency_high"] - tiled["consistency_low"]) / wide < 0.65
+    assert uncertainty.consistency_curve_intervals(np.zeros((3, 5), int))[3] == {
+        "consistency": 1.0, "consistency_low": 1.0, "consistency_high": 1.0}
