@@ -94,6 +94,22 @@ def test_smoke_study_end_to_end_through_papermill(tmp_path, data_dir, capsys):
     again = json.loads((study / "glue-rte/tiny-bert/seed=1/run.json").read_text())
     assert again["finished_at"] == first["finished_at"]
 
+    # the comparison section of the paper notebook (here a study against itself)
+    assert main(["report", "--study", "smoke", "--compare-study", "smoke", "--results-dir", str(results),
+                 "--output-dir", str(out)]) == 0
+    comparison = (out / "paper" / "tables" / "comparison.md").read_text()
+    assert "glue-rte" in comparison and "no clear winner" in comparison and "Verdict" in comparison
+    paper = json.loads((study / "paper.ipynb").read_text())
+    text = "".join("".join(o.get("text", "")) for c in paper["cells"] for o in c.get("outputs", []))
+    assert "glue-rte: same configuration" in text
+
+
+def test_report_names_a_missing_comparison_study(tmp_path, capsys):
+    (tmp_path / "cpu").mkdir()
+    assert main(["report", "--study", "cpu", "--compare-study", "lr/x", "--results-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no study 'lr/x'" in err
+
 
 def test_reproduce_skips_a_task_with_missing_data_visibly(tmp_path, data_dir, capsys):
     shutil.copytree(data_dir / "glue" / "RTE", tmp_path / "data" / "glue" / "RTE")

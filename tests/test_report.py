@@ -90,8 +90,10 @@ def test_one_seed_has_no_pairwise_agreement_and_no_curve():
 
 def test_tables_are_written_as_latex_and_markdown(tmp_path):
     paths = report.write_tables(report.build_tables(report.summarise(COLA + STSB)), tmp_path)
-    assert sorted(p.name for p in paths) == sorted(f"{n}.{e}" for n in ("variance", "consistency", "runs")
-                                                   for e in ("tex", "md"))
+    assert sorted(p.name for p in paths) == sorted(
+        f"{n}.{e}" for n in ("variance", "consistency", "consistency_curve", "runs") for e in ("tex", "md"))
+    curve = (tmp_path / "consistency_curve.md").read_text()
+    assert "| glue-cola" in curve and "Range over subsets" in curve
     tex = (tmp_path / "variance.tex").read_text()
     assert r"\begin{table}" in tex and r"\toprule" in tex and r"$\pm$" in tex
     assert "| glue-cola" in (tmp_path / "consistency.md").read_text()
