@@ -231,8 +231,9 @@ def comparison_table(runs_a: Sequence[Run], runs_b: Sequence[Run], *, seed: int 
     means, difference with bootstrap interval, permutation p-value, ASO both ways (``compare``),
     each side's consistency, and what differs between the two configurations."""
     scores_a, scores_b = seed_scores(runs_a), seed_scores(runs_b)
-    cons_a = consistency_table(runs_a).groupby(["task", "model"])["consistency"].first()
-    cons_b = consistency_table(runs_b).groupby(["task", "model"])["consistency"].first()
+    # each task's first evaluation split (MNLI: matched); diagnostic sets have keys of their own
+    cons_a = consistency_table(runs_a).groupby(["task_key", "model"])["consistency"].first()
+    cons_b = consistency_table(runs_b).groupby(["task_key", "model"])["consistency"].first()
     rows = []
     for (task, model, metric), a in scores_a[scores_a["lead"]].groupby(["task", "model", "metric"], sort=False):
         b = scores_b[(scores_b["task"] == task) & (scores_b["model"] == model) & (scores_b["metric"] == metric)]
