@@ -213,10 +213,17 @@ def ensemble_table(runs: Sequence[Run], *, splits: int = 20, seed: int = 0) -> p
 
 def config_difference(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> str:
     """What differs between two sets of runs' training configurations, e.g. ``learning_rate 0.0001 -> 5e-05``."""
+    from dataclasses import MISSING, fields
+
+    from .train import TrainConfig  # here, not at the top: it loads torch
+
+    # a field a run's record lacks was added later: that run trained with its default
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+
     def settings(runs: Sequence[Run]) -> dict:
         values: dict = {}
         for run in runs:
-            for key, value in run.record["config"].items():
+            for key, value in {**defaults, **run.record["config"]}.items():
                 values.setdefault(key, set()).add(repr(value))
         return {k: " / ".join(sorted(v)) for k, v in values.items()}
 
