@@ -267,12 +267,12 @@ def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
 
     return pd.DataFrame({
         "Task": table["task"], "Model": table["model"], "Metric": table["metric"],
-        "Seeds A/B": [f"{a}/{b}" for a, b in zip(table["n_a"], table["n_b"])],
-        "Mean A": table["mean_a"].map(_pct), "Mean B": table["mean_b"].map(_pct),
+        "Seeds": [f"{a}/{b}" for a, b in zip(table["n_a"], table["n_b"])],
+        "A": table["mean_a"].map(_pct), "B": table["mean_b"].map(_pct),
         "A - B (95 CI)": [_interval(*r) for r in table[["difference", "difference_low", "difference_high"]].to_numpy()],
-        "Permutation p": table["permutation_p"].map(lambda p: f"{p:.3f}"),
-        "ASO eps A>B": table["aso_a_better"].map(_num), "ASO eps B>A": table["aso_b_better"].map(_num),
-        "Consistency A / B": [f"{_pct(a)} / {_pct(b)}" for a, b in zip(table["consistency_a"], table["consistency_b"])],
+        "p": table["permutation_p"].map(lambda p: f"{p:.3f}"),
+        "ASO A>B": table["aso_a_better"].map(_num), "ASO B>A": table["aso_b_better"].map(_num),
+        "Consistency A/B": [f"{_pct(a)}/{_pct(b)}" for a, b in zip(table["consistency_a"], table["consistency_b"])],
         "Verdict": [verdict(r) for _, r in table.iterrows()]})
 
 
@@ -346,11 +346,11 @@ def build_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 CAPTIONS = {
-    "comparison": "Two configurations compared across their seeds (A: this study, B: the other): lead metric "
-                  "means and their difference with a 95% bootstrap interval (points), the two-sided "
-                  "permutation p-value, Almost Stochastic Order's epsilon each way (below 0.5: that side "
-                  "almost stochastically dominates), and each side's consistency (percent). Verdict: a side "
-                  "wins when its epsilon is below 0.5 and p < 0.05.",
+    "comparison": "Two configurations compared across their seeds (A: this study, B: the other; Seeds: "
+                  "how many each): lead metric means and their difference with a 95% bootstrap interval "
+                  "(points), the two-sided permutation p-value, Almost Stochastic Order's epsilon each way "
+                  "(below 0.5: that side almost stochastically dominates), and each side's consistency "
+                  "(percent). Verdict: a side wins when its epsilon is below 0.5 and p < 0.05.",
     "decomposition": "Where the variance comes from: runs on a full grid of per-source seeds (head initialisation, "
                      "data order, dropout); share of the lead metric's and of the predictions' sum of squares "
                      "due to each source and interaction (percent; with one run per cell the top interaction "

@@ -84,9 +84,9 @@ def test_unstable_examples_can_be_read_with_their_text(beyond, data_dir):
 def test_the_committed_factorial_study_decomposes_by_source():
     """25 runs per task on a 5 x 5 grid of head-init and data-order seeds (dropout fixed)."""
     runs = find_runs(ROOT / "paper" / "runs", "factorial")
-    assert len(runs) == 50 and {r.record["seeds"]["dropout"] for r in runs} == {0}
+    assert len(runs) == 75 and {r.record["seeds"]["dropout"] for r in runs} == {0}
     table = analysis.decomposition_table(runs)
-    assert set(table["task"]) == {"superglue-copa", "superglue-wic"}
+    assert set(table["task"]) == {"superglue-copa", "superglue-wic", "superglue-cb"}
     for _, g in table.groupby("task"):
         assert list(g["effect"]) == ["init", "order", "init x order"]
         assert g["metric_share"].sum() == pytest.approx(1.0)
