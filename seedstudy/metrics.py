@@ -326,6 +326,14 @@ def pairwise_agreement(preds: Array, *, tol: float | None = None) -> float:
     return float(np.mean([np.mean(_agree(p[i], p[j], tol)) for i, j in pairs]))
 
 
+def _subset_size(k: int, p: np.ndarray) -> int:
+    """The number of seeds N, after checking that k seeds can be drawn from them."""
+    n = p.shape[0]
+    if not 1 <= k <= n:
+        raise ValueError(f"bad k={k}: expected 1 <= k <= {n} (the number of seeds)")
+    return n
+
+
 def subset_agreement(preds: Array, k: int, *, tol: float | None = None) -> np.ndarray:
     """Per example, the chance that ``k`` seeds drawn without replacement from the N all agree.
 
@@ -341,9 +349,7 @@ def subset_agreement(preds: Array, k: int, *, tol: float | None = None) -> np.nd
     from scipy.special import comb
 
     p = _runs(preds)
-    n = p.shape[0]
-    if not 1 <= k <= n:
-        raise ValueError(f"bad k={k}: expected 1 <= k <= {n} (the number of seeds)")
+    n = _subset_size(k, p)
     if tol is None:  # any labels (ints, strings) -> integer codes; equal means difference 0
         codes = np.unique(p, return_inverse=True)[1].reshape(p.shape)
         s, limit = np.sort(codes, axis=0).astype(float), 0.0
@@ -367,8 +373,7 @@ def subset_correct(preds: Array, labels: Array, k: int, *, tol: float | None = N
     y = np.asarray(labels)
     if y.shape != (p.shape[1],):
         raise ValueError(f"labels must have shape ({p.shape[1]},) to match preds, got {y.shape}")
-    if not 1 <= k <= p.shape[0]:
-        raise ValueError(f"bad k={k}: expected 1 <= k <= {p.shape[0]} (the number of seeds)")
+    _subset_size(k, p)
     right = _agree(p, y[None, :], tol).sum(axis=0)
     return comb(right, k) / comb(p.shape[0], k)
 
