@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from . import agreement, compare, data, ensembles, metrics, uncertainty
-from .report import _by_evaluation, _label, consistency_table, prediction_matrix, seed_scores
+from .report import _by_evaluation, _interval, _label, consistency_table, prediction_matrix, seed_scores
+from .report import _pts as _pct  # a share in percent, one decimal; undefined as an en dash
 from .runs import Run
 from .tasks import get_task
 
@@ -287,19 +288,9 @@ def summarise(runs: Sequence[Run], data_dir: str | None = None) -> dict[str, pd.
             "ensembles": ensemble_table(runs), "decomposition": decomposition_table(runs)}
 
 
-def _pct(x: float) -> str:
-    """A share in percent, one decimal; undefined as an en dash."""
-    return "–" if not np.isfinite(x) else f"{100 * x:.1f}"
-
-
 def _num(x: float) -> str:
     """A coefficient (kappa, correlation) with two decimals; undefined as an en dash."""
     return "–" if not np.isfinite(x) else f"{x:.2f}"
-
-
-def _interval(value: float, low: float, high: float) -> str:
-    """``value [low, high]`` in percent."""
-    return f"{_pct(value)} [{_pct(low)}, {_pct(high)}]"
 
 
 def build_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

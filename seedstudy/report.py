@@ -161,6 +161,11 @@ def _pts(x: float, digits: int = 1) -> str:
     return "–" if not np.isfinite(x) else f"{100 * x:.{digits}f}"
 
 
+def _interval(value: float, low: float, high: float) -> str:
+    """``value [low, high]`` in points."""
+    return f"{_pts(value)} [{_pts(low)}, {_pts(high)}]"
+
+
 def format_variance(table: pd.DataFrame) -> pd.DataFrame:
     """Human-readable variance table: scores in points (x100), variance in points squared."""
     return pd.DataFrame({
@@ -193,8 +198,7 @@ def format_consistency(table: pd.DataFrame) -> pd.DataFrame:
 def format_curves(curves: pd.DataFrame) -> pd.DataFrame:
     """Human-readable consistency-vs-seeds table: expected values with intervals, in percent."""
     def interval(name: str) -> list[str]:
-        return [f"{_pts(v)} [{_pts(lo)}, {_pts(hi)}]" for v, lo, hi in
-                zip(curves[name], curves[f"{name}_low"], curves[f"{name}_high"])]
+        return [_interval(*r) for r in curves[[name, f"{name}_low", f"{name}_high"]].to_numpy()]
 
     table = pd.DataFrame({"Task": curves["task"], "Model": curves["model"], "Seeds": curves["n_seeds"],
                           "Consistency [95 % CI]": interval("consistency"),
