@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .metrics import _runs
+from .metrics import check_runs
 
 Array = Sequence | np.ndarray
 
@@ -30,7 +30,7 @@ def fleiss_kappa(preds: Array) -> float:
     from statsmodels.stats.inter_rater import aggregate_raters
     from statsmodels.stats.inter_rater import fleiss_kappa as _fleiss
 
-    p = _runs(preds, min_runs=2)
+    p = check_runs(preds, min_runs=2)
     table, _ = aggregate_raters(p.T)
     if table.shape[1] < 2:
         return float("nan")
@@ -65,7 +65,7 @@ def pair_table(preds: Array, labels: Array, seeds: Sequence[int] | None = None) 
     gains over the other is an example on which they disagree); the gap is the disagreement
     that equal accuracies hide.
     """
-    p = _runs(preds, min_runs=2)
+    p = check_runs(preds, min_runs=2)
     y = np.asarray(labels)
     seeds = list(seeds) if seeds is not None else list(range(p.shape[0]))
     rows = []
@@ -79,7 +79,7 @@ def pair_table(preds: Array, labels: Array, seeds: Sequence[int] | None = None) 
 
 def vote_counts(preds: Array, n_classes: int | None = None) -> np.ndarray:
     """Per example, how many seeds voted for each class: shape ``(n_examples, n_classes)``."""
-    p = _runs(preds).astype(int)
+    p = check_runs(preds).astype(int)
     k = n_classes or int(p.max()) + 1
     return np.stack([(p == c).sum(axis=0) for c in range(k)], axis=1)
 
@@ -103,13 +103,27 @@ def flip_rate(preds: Array) -> np.ndarray:
     >>> flip_rate([[0, 1], [0, 0], [0, 1]]).round(4).tolist()
     [0.0, 0.6667]
     """
-    p = _runs(preds, min_runs=2)
+    p = check_runs(preds, min_runs=2)
     n = p.shape[0]
     counts = vote_counts(p)
     same_pairs = (counts * (counts - 1)).sum(axis=1) / 2
     return 1 - same_pairs / (n * (n - 1) / 2)
 
 
-def majority_vote(preds: Array, n_classes: int | None = None) -> np.ndarray:
-    """Per example, the class most seeds predict (ties: the lowest class id)."""
-    return vote_counts(preds, n_classes).argmax(axis=1)
+def majority_vote(preds: Array, n_classes: int | None = None, *,
+                  seed: int | np.random.Generator = 0) -> np.ndarray:
+    """Per example, the class most seeds predict; ties broken uniformly at random (seeded).
+
+    A fixed rule (e.g. the lowest class id) would bias every statistic of the votes: two
+    ensembles of two disagreeing seeds would both vote that class and "agree" by construction.
+    """
+    counts = vote_counts(preds, n_classes)
+    return random_argmax(counts, seed)
+
+
+def random_argmax(scores: np.ndarray, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """Per row, the position of the largest value; exact ties broken uniformly at random (seeded)."""
+    scores = np.asarray(scores, dtype=float)
+    rng = np.random.default_rng(seed)
+    top = scores == scores.max(axis=1, keepdims=True)
+    return np.argmax(top * rng.random(scores.shape), axis=1)

@@ -3,21 +3,21 @@ and whether ensembles buy stability back. From finished runs to tables (DataFram
 
 The statistics themselves are pure functions in ``agreement``, ``uncertainty`` and
 ``ensembles``; this module only gathers each (task, model, evaluation split)'s prediction
-matrix (``report._by_evaluation``) and lays the results out. Agreement, instability and ensembles
+matrix (``report.by_evaluation``) and lays the results out. Agreement, instability and ensembles
 are defined for class predictions, so regression (STS-B) and entity ranking (ReCoRD) are left
 out of those tables.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from . import agreement, compare, data, ensembles, metrics, uncertainty
-from .report import _by_evaluation, _interval, _label, consistency_table, prediction_matrix, seed_scores
-from .report import _pts as _pct  # a share in percent, one decimal; undefined as an en dash
+from .report import (by_evaluation, class_probabilities, evaluation_label, example_groups, format_interval, micro_table, points,
+                     prediction_matrix, seed_scores)
 from .runs import Run
 from .tasks import get_task
 
@@ -27,10 +27,10 @@ def _classification_groups(runs: Sequence[Run]):
 
     ReCoRD is left out too: its decisions are entity ids, not a fixed set of classes to vote on.
     """
-    for (task_key, model, split), group in _by_evaluation(runs).items():
+    for (task_key, model, split), group in by_evaluation(runs).items():
         scored = get_task(task_key).evaluation_task(split)
         if scored.consistency_tolerance is None and not scored.ranks_entities and len(group) >= 2:
-            yield _label(task_key, split), model, task_key, split, group
+            yield evaluation_label(task_key, split), model, task_key, split, group
 
 
 def _n_classes(task_key: str, split: str, preds: np.ndarray) -> int:
@@ -38,38 +38,77 @@ def _n_classes(task_key: str, split: str, preds: np.ndarray) -> int:
     return max(get_task(task_key).evaluation_task(split).num_labels, int(preds.max()) + 1)
 
 
-def score_intervals(runs: Sequence[Run], *, n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Per (task, model, lead metric): mean and std over seeds, each with a seed-bootstrap 95 % interval."""
-    scores = seed_scores(runs)
+def lead_scorer(task_key: str, split: str) -> tuple[str, Callable | None, bool]:
+    """The lead metric's table name, a function scoring one seed's predictions with it
+    (``score(labels, preds[, groups])``, for ``uncertainty.resampled_scores``) and whether it
+    needs the groups; no function for ReCoRD, whose score needs the candidates' texts."""
+    task = get_task(task_key)
+    scored = task.evaluation_task(split)
+    name = task.metric_name(scored.lead_metric, split)
+    if scored.ranks_entities:
+        return name, None, False
+    if scored.lead_metric in metrics.GROUP_METRICS:
+        return name, metrics.GROUP_METRICS[scored.lead_metric], True
+    return name, metrics.METRICS[scored.lead_metric], False
+
+
+def resampled_lead_scores(group: Sequence[Run], task_key: str, split: str,
+                          resamples: Sequence[np.ndarray]) -> np.ndarray | None:
+    """Each seed's lead score on all examples (row 0) and on each example resample: (1 + B, N);
+    None when the lead metric cannot be recomputed from the predictions (ReCoRD)."""
+    _, score, grouped = lead_scorer(task_key, split)
+    if score is None:
+        return None
+    preds, labels, _ = prediction_matrix(group)
+    groups = example_groups(group) if grouped else None
+    return uncertainty.resampled_scores(score, labels, preds, resamples, groups=groups)
+
+
+def score_intervals(runs: Sequence[Run], *, n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Per (task, model, lead metric): the mean over seeds with an interval counting seed AND
+    test-set variance (``uncertainty.seed_example_interval``: examples resampled, whole groups
+    where the task has them, the same resamples for every seed), and the std with its
+    chi-square interval (``uncertainty.std_interval``, assumes normal scores)."""
     rows = []
-    for (task, model, metric), g in scores[scores["lead"]].groupby(["task", "model", "metric"], sort=False):
-        values = g["value"].to_numpy(dtype=float)
+    for (task_key, model, split), group in by_evaluation(runs).items():
+        name, _, _ = lead_scorer(task_key, split)
+        values = np.array([r.record["metrics"][name] for r in group], dtype=float)
         if len(values) < 2 or not np.all(np.isfinite(values)):
             continue
-        mean = uncertainty.mean_interval(values, n_resamples=n_resamples, seed=seed)
-        std = uncertainty.std_interval(values, n_resamples=n_resamples, seed=seed)
-        rows.append({"task": task, "model": model, "metric": metric, "n_seeds": len(values),
-                     "mean": mean["value"], "mean_low": mean["low"], "mean_high": mean["high"],
+        preds, _, _ = prediction_matrix(group)
+        resamples = uncertainty.example_resamples(preds.shape[1], groups=example_groups(group),
+                                                  n_resamples=n_resamples, seed=seed)
+        scores = resampled_lead_scores(group, task_key, split, resamples)
+        mean = uncertainty.seed_example_interval(scores) if scores is not None else \
+            {"value": float(values.mean()), "low": np.nan, "high": np.nan, "seed_variance": np.nan,
+             "example_variance": np.nan, "df": np.nan}
+        std = uncertainty.std_interval(values)
+        rows.append({"task": evaluation_label(task_key, split), "model": model, "metric": name,
+                     "n_seeds": len(values), "mean": mean["value"], "mean_low": mean["low"],
+                     "mean_high": mean["high"], "df": mean["df"],
+                     "seed_share": mean["seed_variance"] / (mean["seed_variance"] + mean["example_variance"])
+                     if np.isfinite(mean["seed_variance"]) and mean["seed_variance"] + mean["example_variance"] > 0
+                     else np.nan,
                      "std": std["value"], "std_low": std["low"], "std_high": std["high"]})
     return pd.DataFrame(rows)
 
 
-def consistency_intervals(runs: Sequence[Run], *, n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Per evaluation: consistency, correct consistency and pairwise agreement with 95 % intervals
-    from resampling examples and from resampling seeds."""
-    statistics = {"consistency": lambda p, y: metrics.consistency(p),
-                  "correct_consistency": lambda p, y: metrics.correct_consistency(p, y),
-                  "pairwise_agreement": lambda p, y: metrics.pairwise_agreement(p)}
+def agreement_intervals(runs: Sequence[Run], *, n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Per evaluation with class predictions: CON, ACC-CON, all-seeds agree and all-seeds correct
+    with 95 % percentile bootstrap intervals over examples (whole groups where the task has them:
+    MultiRC questions, AX-g pairs), for the seeds at hand. Seeds are never resampled: a repeated
+    run agrees with itself, so such an interval would start at its own point estimate."""
+    statistics = {"CON": lambda p, y: metrics.con(p), "ACC-CON": lambda p, y: metrics.acc_con(p, y),
+                  "all seeds agree": lambda p, y: metrics.all_agree(p),
+                  "all seeds correct": lambda p, y: metrics.all_correct(p, y)}
     rows = []
     for label, model, _, _, group in _classification_groups(runs):
         preds, labels, _ = prediction_matrix(group)
         for name, statistic in statistics.items():
-            row = {"task": label, "model": model, "statistic": name}
-            for over in ("examples", "seeds"):
-                ci = uncertainty.bootstrap_interval(statistic, preds, labels, over=over,
-                                                    n_resamples=n_resamples, seed=seed)
-                row.update(value=ci["value"], **{f"{over}_low": ci["low"], f"{over}_high": ci["high"]})
-            rows.append(row)
+            ci = uncertainty.example_interval(statistic, preds, labels, groups=example_groups(group),
+                                              n_resamples=n_resamples, seed=seed)
+            rows.append({"task": label, "model": model, "statistic": name, "n_seeds": len(group),
+                         "clustered": example_groups(group) is not None, **ci})
     return pd.DataFrame(rows)
 
 
@@ -130,11 +169,10 @@ def example_table(runs: Sequence[Run], data_dir: str | None = None) -> pd.DataFr
 
 def _confidence(group: Sequence[Run]) -> np.ndarray:
     """Mean over seeds of each example's top class probability (NaN when runs stored none)."""
-    frames = [r.predictions.sort_values("idx", kind="stable") for r in group]
-    columns = [c for c in frames[0] if c.startswith("prob_")]
-    if not columns:
-        return np.full(len(frames[0]), np.nan)
-    return np.mean([f[columns].to_numpy().max(axis=1) for f in frames], axis=0)
+    probs = class_probabilities(group)
+    if probs is None:
+        return np.full(len(group[0].predictions), np.nan)
+    return probs.max(axis=2).mean(axis=0)
 
 
 @lru_cache(maxsize=32)
@@ -199,16 +237,17 @@ def most_unstable(examples: pd.DataFrame, top: int = 5) -> pd.DataFrame:
 
 
 def ensemble_table(runs: Sequence[Run], *, splits: int = 20, seed: int = 0) -> pd.DataFrame:
-    """Per evaluation: accuracy and between-ensemble consistency of majority votes of k seeds."""
+    """Per evaluation: accuracy and between-ensemble agreement of soft-vote ensembles of k seeds
+    (mean class probability; hard majority votes with random tie-breaks when no probabilities
+    were stored), ``ensembles.ensemble_curve``."""
     rows = []
     for label, model, task_key, split, group in _classification_groups(runs):
-        if len(group) < 2:
-            continue
         preds, labels, _ = prediction_matrix(group)
-        n_classes = _n_classes(task_key, split, preds)
-        for k, point in ensembles.ensemble_curve(preds, labels, splits=splits, seed=seed,
-                                                 n_classes=n_classes).items():
-            rows.append({"task": label, "model": model, "k": k, **point})
+        probs = class_probabilities(group)
+        vote = "hard" if probs is None else "soft"
+        for k, point in ensembles.ensemble_curve(preds, labels, probs, vote=vote, splits=splits, seed=seed,
+                                                 n_classes=_n_classes(task_key, split, preds)).items():
+            rows.append({"task": label, "model": model, "k": k, "vote": vote, **point})
     return pd.DataFrame(rows)
 
 
@@ -234,54 +273,72 @@ def config_difference(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> str:
     return "; ".join(changed) or "same configuration"
 
 
-def comparison_table(runs_a: Sequence[Run], runs_b: Sequence[Run], *, seed: int = 0) -> pd.DataFrame:
-    """Configuration A against B on every (task, model, lead metric) both have with >= 2 seeds:
-    means, difference with bootstrap interval, permutation p-value, ASO both ways (``compare``),
-    each side's consistency, and what differs between the two configurations."""
-    scores_a, scores_b = seed_scores(runs_a), seed_scores(runs_b)
-    # each task's first evaluation split (MNLI: matched); diagnostic sets have keys of their own
-    cons_a = consistency_table(runs_a).groupby(["task_key", "model"])["consistency"].first()
-    cons_b = consistency_table(runs_b).groupby(["task_key", "model"])["consistency"].first()
-    rows = []
-    for (task, model, metric), a in scores_a[scores_a["lead"]].groupby(["task", "model", "metric"], sort=False):
-        b = scores_b[(scores_b["task"] == task) & (scores_b["model"] == model) & (scores_b["metric"] == metric)]
-        va, vb = a["value"].to_numpy(float), b["value"].to_numpy(float)
-        if min(len(va), len(vb)) < 2 or not np.all(np.isfinite(np.r_[va, vb])):
+def comparison_table(runs_a: Sequence[Run], runs_b: Sequence[Run], *, n_resamples: int = 1000,
+                     seed: int = 0) -> pd.DataFrame:
+    """Configuration A against B on every evaluation both have with >= 2 seeds (``compare.compare``):
+    means, the difference with an interval counting seed and test-set variance (both scored on the
+    same example resamples; paired by seed when both ran the same seed labels, i.e. the same head
+    init and data order), its p-value and the Holm-adjusted one across the tasks compared, ASO
+    both ways (Bonferroni over the tasks), the verdict, each side's CON, and what differs between
+    the two configurations."""
+    from .seeds import of_record
+
+    other = by_evaluation(runs_b)
+    con_a = micro_table(runs_a).set_index(["task", "model"])["con"]
+    con_b = micro_table(runs_b).set_index(["task", "model"])["con"]
+    pairs = []
+    for key, group_a in by_evaluation(runs_a).items():
+        group_b = other.get(key)
+        if group_b is None or min(len(group_a), len(group_b)) < 2 or lead_scorer(key[0], key[2])[1] is None:
             continue
-        result = compare.compare(va, vb, seed=seed)
-        changed = config_difference([r for r in runs_a if (r.record["task"], r.record["model"]) == (task, model)],
-                                    [r for r in runs_b if (r.record["task"], r.record["model"]) == (task, model)])
-        rows.append({"task": task, "model": model, "metric": metric, **result,
-                     "consistency_a": cons_a.get((task, model), np.nan),
-                     "consistency_b": cons_b.get((task, model), np.nan), "changed": changed})
-    return pd.DataFrame(rows)
+        prediction_matrix([*group_a, *group_b])  # one evaluation set: raises when the examples differ
+        pairs.append((key, group_a, group_b))
+    rows = []
+    for (task_key, model, split), group_a, group_b in pairs:
+        preds, _, _ = prediction_matrix(group_a)
+        resamples = uncertainty.example_resamples(preds.shape[1], groups=example_groups(group_a),
+                                                  n_resamples=n_resamples, seed=seed)
+        a = resampled_lead_scores(group_a, task_key, split, resamples)
+        b = resampled_lead_scores(group_b, task_key, split, resamples)
+        order = compare.pairing([of_record(r.record).label for r in group_a],
+                                [of_record(r.record).label for r in group_b])
+        if order is not None:
+            a, b = a[:, order[0]], b[:, order[1]]
+        result = compare.compare(a, b, paired=order is not None, seed=seed, num_comparisons=len(pairs))
+        label = evaluation_label(task_key, split)
+        rows.append({"task": label, "model": model, "metric": lead_scorer(task_key, split)[0], **result,
+                     "con_a": con_a.get((label, model), np.nan), "con_b": con_b.get((label, model), np.nan),
+                     "changed": config_difference(group_a, group_b)})
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["holm_p"] = compare.holm(table["p_value"])
+        table["verdict"] = [compare.verdict(d, p, int(na), int(nb)) for d, p, na, nb in
+                            zip(table["difference"], table["holm_p"], table["n_a"], table["n_b"])]
+    return table
 
 
 def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
-    """Human-readable comparison table: points, p-value, ASO epsilons."""
-    def verdict(row) -> str:
-        if row["aso_a_better"] < 0.5 and row["permutation_p"] < 0.05:
-            return "A better"
-        if row["aso_b_better"] < 0.5 and row["permutation_p"] < 0.05:
-            return "B better"
-        return "no clear winner"
+    """Human-readable comparison table: points, p-values, ASO epsilons, the verdict."""
+    def p_text(p: float) -> str:
+        return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
     return pd.DataFrame({
         "Task": table["task"], "Model": table["model"], "Metric": table["metric"],
-        "Seeds": [f"{a}/{b}" for a, b in zip(table["n_a"], table["n_b"])],
-        "A": table["mean_a"].map(_pct), "B": table["mean_b"].map(_pct),
-        "A - B (95 CI)": [_interval(*r) for r in table[["difference", "difference_low", "difference_high"]].to_numpy()],
-        "p": table["permutation_p"].map(lambda p: f"{p:.3f}"),
+        "Seeds": [f"{a}/{b}" + (" paired" if paired else "") for a, b, paired in
+                  zip(table["n_a"], table["n_b"], table["paired"])],
+        "A": table["mean_a"].map(points), "B": table["mean_b"].map(points),
+        "A - B (95 CI)": [format_interval(*r) for r in table[["difference", "difference_low", "difference_high"]].to_numpy()],
+        "p": table["p_value"].map(p_text), "Holm p": table["holm_p"].map(p_text),
         "ASO A>B": table["aso_a_better"].map(_num), "ASO B>A": table["aso_b_better"].map(_num),
-        "Consistency A/B": [f"{_pct(a)}/{_pct(b)}" for a, b in zip(table["consistency_a"], table["consistency_b"])],
-        "Verdict": [verdict(r) for _, r in table.iterrows()]})
+        "CON A/B": [f"{points(a)}/{points(b)}" for a, b in zip(table["con_a"], table["con_b"])],
+        "Verdict": table["verdict"]})
 
 
 def summarise(runs: Sequence[Run], data_dir: str | None = None) -> dict[str, pd.DataFrame]:
     """Every beyond-the-paper table, computed once (bootstraps seeded, so reruns match)."""
     agree, pairs = agreement_table(runs)
     examples = example_table(runs, data_dir)
-    return {"score_intervals": score_intervals(runs), "consistency_intervals": consistency_intervals(runs),
+    return {"score_intervals": score_intervals(runs), "agreement_intervals": agreement_intervals(runs),
             "expected_max": expected_max_table(runs), "agreement": agree, "pairs": pairs,
             "examples": examples, "instability": instability_relations(examples) if len(examples) else examples,
             "unstable": most_unstable(examples) if len(examples) else examples,
@@ -295,69 +352,75 @@ def _num(x: float) -> str:
 
 def build_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The formatted beyond-the-paper tables, keyed by file name (see ``CAPTIONS``)."""
-    s, c = beyond["score_intervals"], beyond["consistency_intervals"]
+    s, c = beyond["score_intervals"], beyond["agreement_intervals"]
     tables = {
         "intervals": pd.DataFrame({
             "Task": s["task"], "Model": s["model"], "Metric": s["metric"], "Seeds": s["n_seeds"],
-            "Mean (95 CI)": [_interval(*r) for r in s[["mean", "mean_low", "mean_high"]].to_numpy()],
-            "Std (95 CI)": [_interval(*r) for r in s[["std", "std_low", "std_high"]].to_numpy()]}),
-        "consistency_intervals": pd.DataFrame({
-            "Task": c["task"], "Model": c["model"], "Statistic": c["statistic"].str.replace("_", " "),
-            "Value": c["value"].map(_pct),
-            "CI over examples": [f"[{_pct(a)}, {_pct(b)}]" for a, b in c[["examples_low", "examples_high"]].to_numpy()],
-            "CI over seeds": [f"[{_pct(a)}, {_pct(b)}]" for a, b in c[["seeds_low", "seeds_high"]].to_numpy()]}),
+            "Mean (95 CI)": [format_interval(*r) for r in s[["mean", "mean_low", "mean_high"]].to_numpy()],
+            "Seed share of var.": s["seed_share"].map(points),
+            "Std (95 CI)": [format_interval(*r) for r in s[["std", "std_low", "std_high"]].to_numpy()]}),
+        "agreement_intervals": pd.DataFrame({
+            "Task": c["task"], "Model": c["model"], "Statistic": c["statistic"],
+            "Value (95 CI over examples)": [format_interval(*r) for r in c[["value", "low", "high"]].to_numpy()],
+            "Resampled": ["whole groups" if g else "examples" for g in c["clustered"]]}),
     }
     a = beyond["agreement"]
     if len(a):
         tables["agreement"] = pd.DataFrame({
             "Task": a["task"], "Model": a["model"], "Fleiss kappa": a["fleiss_kappa"].map(_num),
-            "Cohen kappa (mean)": a["mean_cohen_kappa"].map(_num), "Churn (mean)": a["mean_churn"].map(_pct),
-            "Churn (max)": a["max_churn"].map(_pct), "Accuracy diff. (mean)": a["mean_accuracy_diff"].map(_pct),
+            "Cohen kappa (mean)": a["mean_cohen_kappa"].map(_num), "Churn (mean)": a["mean_churn"].map(points),
+            "Churn (max)": a["max_churn"].map(points), "Accuracy diff. (mean)": a["mean_accuracy_diff"].map(points),
             "Spearman churn vs diff.": a["churn_vs_accuracy_diff_spearman"].map(_num)})
     i = beyond["instability"]
     if len(i):
         tables["instability"] = pd.DataFrame({
             "Task": i["task"], "Model": i["model"], "Examples": i["n_examples"],
-            "Mean flip rate": i["mean_flip_rate"].map(_pct), "Ever flipped": i["share_ever_flipped"].map(_pct),
+            "Mean flip rate": i["mean_flip_rate"].map(points), "Ever flipped": i["share_ever_flipped"].map(points),
             "Spearman flip vs confidence": i["flip_vs_confidence"].map(_num),
             "Spearman flip vs length": i["flip_vs_length"].map(_num)})
-    d = beyond["decomposition"]
-    if len(d):
-        tables["decomposition"] = pd.DataFrame({
-            "Task": d["task"], "Model": d["model"], "Runs": d["n_runs"], "Source": d["effect"],
-            "Share of metric variance": d["metric_share"].map(_pct),
-            "Share of prediction variance": d["prediction_share"].map(_pct)})
+    if len(beyond["decomposition"]):
+        tables["decomposition"] = format_decomposition(beyond["decomposition"])
     e = beyond["ensembles"]
     if len(e):
         tables["ensembles"] = pd.DataFrame({
             "Task": e["task"], "Model": e["model"], "k": e["k"], "Ensembles": e["n_ensembles"],
-            "Accuracy": e["accuracy"].map(_pct), "Consistency": e["consistency"].map(_pct),
-            "Pairwise agreement": e["pairwise_agreement"].map(_pct)})
+            "Vote": e["vote"], "Accuracy": e["accuracy"].map(points),
+            "Pairwise agreement (CON)": e["pairwise_agreement"].map(points),
+            "All agree": e["all_agree"].map(points)})
     return tables
 
 
 CAPTIONS = {
-    "comparison": "Two configurations compared across their seeds (A: this study, B: the other; Seeds: "
-                  "how many each): lead metric means and their difference with a 95% bootstrap interval "
-                  "(points), the two-sided permutation p-value, Almost Stochastic Order's epsilon each way "
-                  "(below 0.5: that side almost stochastically dominates), and each side's consistency "
-                  "(percent). Verdict: a side wins when its epsilon is below 0.5 and p < 0.05.",
-    "decomposition": "Where the variance comes from: runs on a full grid of per-source seeds (head initialisation, "
-                     "data order, dropout); share of the lead metric's and of the predictions' sum of squares "
-                     "due to each source and interaction (percent; with one run per cell the top interaction "
-                     "includes noise).",
-    "intervals": "Lead metric over seeds with 95% percentile bootstrap intervals (seeds resampled), in points.",
-    "consistency_intervals": "Consistency statistics (percent) with 95% bootstrap intervals over examples "
-                             "and over seeds (resampling seeds repeats some, so seed intervals are optimistic).",
+    "comparison": "Two configurations compared across their seeds (A: this study, B: the other; Seeds: how "
+                  "many each, paired when both ran the same seeds): lead metric means and their difference "
+                  "with a 95% interval counting seed and test-set variance (points), its two-sided t-test "
+                  "p-value and the Holm-adjusted one across the tasks compared, Almost Stochastic Order's "
+                  "epsilon each way (Bonferroni over the tasks; below 0.2, deepsig's recommended threshold, "
+                  "that side almost stochastically dominates), and each side's CON (percent). The verdict "
+                  "states the evidence at Holm p < 0.05; no evidence is not evidence of no difference.",
+    "decomposition": "Where the variance comes from: runs on a full grid of per-source seeds (head "
+                     "initialisation x data order), analysed as a random-effects ANOVA; each source's variance "
+                     "component from the expected mean squares as a share of the total, for the lead metric "
+                     "(with its F-test) and the predictions (one-hot; percent). residual: replicated cells "
+                     "(another dropout seed); + noise: not separable from noise without replicates; *: a "
+                     "negative estimate set to 0.",
+    "intervals": "Lead metric over seeds, in points. Mean: 95% interval counting seed and test-set variance "
+                 "(seed part from the seeds' sample variance, example part from a bootstrap of the evaluation "
+                 "examples shared by all seeds, t with Satterthwaite's degrees of freedom); Seed share: the "
+                 "seed part's share of that variance (percent); Std: chi-square interval (assumes normal scores).",
+    "agreement_intervals": "Agreement statistics (percent) with 95% percentile bootstrap intervals over examples "
+                           "(whole questions or pairs where the task has them) for the seeds at hand; seeds are "
+                           "not resampled (a repeated run agrees with itself).",
     "agreement": "Agreement beyond chance across seeds: Fleiss' kappa over all seeds, mean Cohen's kappa and "
                  "churn (share of examples two seeds predict differently) over seed pairs, the pairs' "
                  "accuracy difference, and the Spearman correlation of churn with that difference.",
     "instability": "Per-example instability: mean flip rate (share of seed pairs that disagree on an example), "
                    "share of examples on which any two seeds disagree, and the Spearman correlation of the "
                    "flip rate with the mean confidence and with the input length.",
-    "ensembles": "Majority-vote ensembles of k seeds built from disjoint seed sets (20 random splits): mean "
-                 "accuracy, and consistency and pairwise agreement between the ensembles (percent). Compare "
-                 "pairwise agreement across k: consistency over fewer ensembles is higher by construction.",
+    "ensembles": "Ensembles of k seeds built from disjoint seed sets (20 random splits), soft votes (mean "
+                 "class probability; hard votes break ties at random): mean accuracy, and pairwise agreement "
+                 "(CON between ensembles) and all-ensembles agreement (percent). Compare pairwise agreement "
+                 "across k: all-agree over fewer ensembles is higher by construction.",
 }
 
 
@@ -369,8 +432,9 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir) -> list:
 
 
 def decomposition_table(runs: Sequence[Run]) -> pd.DataFrame:
-    """Per (task, model) whose runs form a seed grid over the sources: the share of the lead
-    metric's and of the predictions' sum of squares due to each source and interaction.
+    """Per (task, model) whose runs form a seed grid over the sources: each source's and
+    interaction's variance component (random-effects ANOVA, ``decompose.variance_components``)
+    of the lead metric, with its F-test, and of the predictions (one-hot), with their shares.
 
     Empty when no task has per-source seeds on a full grid (the usual single-seed study).
     """
@@ -378,7 +442,7 @@ def decomposition_table(runs: Sequence[Run]) -> pd.DataFrame:
     from .seeds import of_record
 
     rows = []
-    for (task_key, model, split), group in _by_evaluation(runs).items():
+    for (task_key, model, split), group in by_evaluation(runs).items():
         task = get_task(task_key)
         scored = task.evaluation_task(split)
         seeds = [of_record(r.record) for r in group]
@@ -390,12 +454,41 @@ def decomposition_table(runs: Sequence[Run]) -> pd.DataFrame:
         lead = task.metric_name(scored.lead_metric, split)
         score = np.array([r.record["metrics"][lead] for r in group], dtype=float)
         try:
-            by_pred = decompose.shares(seeds, values)
-            by_metric = decompose.shares(seeds, score) if np.all(np.isfinite(score)) else {}
+            by_pred = decompose.variance_components(seeds, values).set_index("effect")
+            by_metric = decompose.variance_components(seeds, score).set_index("effect") \
+                if np.all(np.isfinite(score)) else None
         except ValueError:
             continue  # not a full grid: nothing to decompose
-        for effect, share in by_pred.items():
-            rows.append({"task": _label(task_key, split), "model": model, "effect": effect,
-                         "metric_share": by_metric.get(effect, np.nan), "prediction_share": share,
+        for effect, pred in by_pred.iterrows():
+            metric = by_metric.loc[effect] if by_metric is not None else {}
+            rows.append({"task": evaluation_label(task_key, split), "model": model, "effect": effect,
+                         "confounded_with_noise": bool(pred["confounded_with_noise"]),
+                         "metric_component": metric.get("component", np.nan),
+                         "metric_share": metric.get("share", np.nan),
+                         "metric_negative": bool(metric.get("negative", False)),
+                         "metric_F": metric.get("F", np.nan), "metric_df": (metric.get("df_num", np.nan),
+                                                                             metric.get("df_den", np.nan)),
+                         "metric_p": metric.get("p_value", np.nan),
+                         "prediction_share": pred["share"], "prediction_negative": bool(pred["negative"]),
                          "n_runs": len(group)})
     return pd.DataFrame(rows)
+
+
+def format_decomposition(d: pd.DataFrame) -> pd.DataFrame:
+    """The decomposition table, formatted: component shares in percent, F-tests, flags."""
+    def source(row) -> str:
+        name = row["effect"] + (" (+ noise)" if row["confounded_with_noise"] else "")
+        return name + ("*" if row["metric_negative"] or row["prediction_negative"] else "")
+
+    def f_test(row) -> str:
+        if not np.isfinite(row["metric_F"]):
+            return "–"
+        num, den = row["metric_df"]
+        return f"F({num:.0f}, {den:.0f}) = {row['metric_F']:.2f}, p = {row['metric_p']:.3f}"
+
+    return pd.DataFrame({
+        "Task": d["task"], "Model": d["model"], "Runs": d["n_runs"],
+        "Source": [source(r) for _, r in d.iterrows()],
+        "Share of metric variance": d["metric_share"].map(points),
+        "F-test (metric)": [f_test(r) for _, r in d.iterrows()],
+        "Share of prediction variance": d["prediction_share"].map(points)})

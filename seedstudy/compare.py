@@ -1,9 +1,15 @@
-"""Is configuration A better than B across seeds? Permutation test, bootstrap, Almost Stochastic Order.
+"""Is configuration A better than B? A t test of the mean difference that counts seeds and
+examples, Holm's correction across tasks, and Almost Stochastic Order on the per-seed scores.
 
-Inputs are the per-seed scores of one metric for two configurations (two models, two learning
-rates); the seeds of A and B need not pair up. The permutation test and the bootstrap come
-from SciPy; ASO (Dror et al., 2019; del Barrio et al., 2018) from ``deepsig`` (Ulmer et al.,
-2022), its maintained implementation.
+Inputs are (1 + B, N) matrices from ``uncertainty.resampled_scores``, both studies scored on the
+SAME example resamples (row 0: all examples). Both are evaluated on the same examples, so the
+example part of the variance comes from those shared resamples: a paired bootstrap over
+examples. Seeds: when both studies ran the same seed labels (same head initialisation and data
+order, see ``pairing``), per-seed differences A_s - B_s are analysed (paired); otherwise each
+side's seed variance counts on its own (Welch / Satterthwaite). Functions are pure: arrays in,
+numbers out; random draws (ASO's bootstrap) are seeded by an argument.
+
+ASO (del Barrio et al., 2018; Dror et al., 2019) comes from ``deepsig`` (Ulmer et al., 2022).
 """
 from __future__ import annotations
 
@@ -11,71 +17,138 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .uncertainty import Seed, finite_rows, check_scores, t_interval, variance_components
+
 Array = Sequence | np.ndarray
 
-
-def _scores(values: Array, name: str) -> np.ndarray:
-    """A 1-D float array of at least two finite scores, or a clear error."""
-    v = np.asarray(values, dtype=float)
-    if v.ndim != 1 or v.size < 2 or not np.all(np.isfinite(v)):
-        raise ValueError(f"{name} must be at least 2 finite per-seed scores, got {values!r}")
-    return v
+# deepsig's README ("General recommendations & other notes", github.com/Kaleidophon/deep-significance):
+# eps_min < 0.5 "was found to have a comparatively high Type I error"; its paper (Ulmer et al.,
+# 2022, arXiv:2204.06815) suggests tau = 0.2 as the threshold trading off Type I and II errors.
+ASO_THRESHOLD = 0.2
 
 
-def _mean_difference(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Mean of A minus mean of B (vectorised for SciPy)."""
-    return np.mean(a, axis=axis) - np.mean(b, axis=axis)
+def pairing(seeds_a: Array, seeds_b: Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """Column orders that line up the seeds of A and B when both ran the same seed labels, else None.
 
-
-def permutation_p_value(a: Array, b: Array, *, n_resamples: int = 10_000, seed: int = 0) -> float:
-    """Two-sided p-value of the difference in means under random relabelling of the seeds.
-
-    Exact (all relabellings) when there are at most ``n_resamples`` of them.
+    Same labels mean same head initialisation and data order, so seed s of A and of B are a pair.
     """
-    from scipy.stats import permutation_test
-
-    result = permutation_test((_scores(a, "a"), _scores(b, "b")), _mean_difference,
-                              permutation_type="independent", alternative="two-sided",
-                              n_resamples=n_resamples, vectorized=True,
-                              random_state=np.random.default_rng(seed))
-    return float(result.pvalue)
+    a, b = np.asarray(seeds_a), np.asarray(seeds_b)
+    if a.size != b.size or len(set(a.tolist())) != a.size or set(a.tolist()) != set(b.tolist()):
+        return None
+    return np.argsort(a, kind="stable"), np.argsort(b, kind="stable")
 
 
-def difference_interval(a: Array, b: Array, *, confidence: float = 0.95, n_resamples: int = 10_000,
-                        seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of mean(A) - mean(B), seeds resampled within each side."""
-    from scipy.stats import bootstrap
+def difference_test(scores_a: Array, scores_b: Array, *, paired: bool,
+                    confidence: float = 0.95) -> dict[str, float]:
+    """Mean(A) - mean(B) on all examples with its t interval, SE, df and two-sided p-value.
 
-    result = bootstrap((_scores(a, "a"), _scores(b, "b")), _mean_difference, vectorized=True,
-                       n_resamples=n_resamples, confidence_level=confidence, method="percentile",
-                       random_state=np.random.default_rng(seed))
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    Paired (same seeds, same order): D = A - B per seed and resample, with the variance
+    components of ``uncertainty.variance_components`` and df as in ``seed_example_interval``
+    (a paired t test on per-seed differences, plus the example part). Unpaired: seed part
+    s_a^2 / N_a + s_b^2 / N_b with Welch-Satterthwaite df; example part = var over the shared
+    resamples of mean(A) - mean(B) (a paired bootstrap over examples) less each side's
+    seed-by-example interaction, already in its s^2. p: two-sided, t distribution with that df.
+    """
+    a, b = check_scores(scores_a, "scores_a"), check_scores(scores_b, "scores_b")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"scores_a and scores_b must come from the same resamples, got "
+                         f"{a.shape[0] - 1} and {b.shape[0] - 1}")
+    if paired and a.shape[1] != b.shape[1]:
+        raise ValueError(f"paired needs the same seeds on both sides, got {a.shape[1]} and {b.shape[1]}")
+    a, b = finite_rows(a, b)
+    if paired:
+        parts = variance_components(a - b)
+        seed, example = parts["seed_variance"], parts["example_variance"]
+        terms = [(seed, a.shape[1] - 1)]
+    else:
+        pa, pb = variance_components(a), variance_components(b)
+        seed = pa["seed_variance"] + pb["seed_variance"]  # each holds its side's interaction
+        both = float(np.var(a[1:].mean(axis=1) - b[1:].mean(axis=1), ddof=1))
+        example = both - pa["interaction_variance"] - pb["interaction_variance"]  # unbiased, may be < 0
+        terms = [(pa["seed_variance"], a.shape[1] - 1), (pb["seed_variance"], b.shape[1] - 1)]
+    ci = t_interval(float(a[0].mean() - b[0].mean()), seed + example, terms, confidence=confidence)
+    return {"difference": ci["value"], "difference_low": ci["low"], "difference_high": ci["high"],
+            "se": ci["se"], "df": ci["df"], "t": ci["t"], "p_value": ci["p_value"],
+            "seed_variance": seed, "example_variance": example}
 
 
-def aso_violation(a: Array, b: Array, *, confidence: float = 0.95, seed: int = 0,
-                  num_samples: int = 1000, num_bootstrap_iterations: int = 1000) -> float:
-    """ASO's epsilon_min for "A is better than B": below 0.5 A is almost stochastically
-    dominant (the closer to 0, the stronger); near 1, B dominates."""
+def aso_violation(a: Array, b: Array, *, confidence: float = 0.95, num_comparisons: int = 1,
+                  seed: Seed = 0, num_bootstrap_iterations: int = 1000) -> float:
+    """ASO's epsilon_min for "A is better than B" from per-seed scores: below ``ASO_THRESHOLD``
+    A is almost stochastically dominant (the closer to 0, the stronger); near 1, it is not.
+
+    Bonferroni over ``num_comparisons`` (deepsig README, "Scenario 2": divide alpha by the number
+    of comparisons) is applied here as confidence 1 - (1 - confidence) / m: deepsig 1.2.8's own
+    ``num_comparisons`` computes 1 - alpha (1 - 1/m) (deepsig/aso.py), which is not alpha / m
+    for m > 2. deepsig reseeds NumPy's global generator; its state is restored afterwards.
+    """
     import warnings
 
     from deepsig import aso
 
-    with warnings.catch_warnings():  # deepsig warns on ties; the bound it returns is still defined
-        warnings.simplefilter("ignore")
-        return float(aso(_scores(a, "a"), _scores(b, "b"), confidence_level=confidence, seed=seed,
-                         num_samples=num_samples, num_bootstrap_iterations=num_bootstrap_iterations,
-                         show_progress=False))
+    va, vb = (np.asarray(v, dtype=float) for v in (a, b))
+    if min(va.size, vb.size) < 2 or not np.all(np.isfinite(np.r_[va, vb])):
+        raise ValueError("ASO needs at least 2 finite per-seed scores on each side")
+    if num_comparisons < 1:
+        raise ValueError(f"bad num_comparisons={num_comparisons}: expected at least 1")
+    level = 1 - (1 - confidence) / num_comparisons
+    if not isinstance(seed, (int, np.integer)):  # deepsig takes an int: draw one from the generator
+        seed = int(np.random.default_rng(seed).integers(2 ** 31))
+    state = np.random.get_state()
+    try:
+        with warnings.catch_warnings():  # deepsig warns on ties; the bound it returns is still defined
+            warnings.simplefilter("ignore")
+            return float(aso(va, vb, confidence_level=level, num_comparisons=1, seed=int(seed),
+                             num_bootstrap_iterations=num_bootstrap_iterations, show_progress=False))
+    finally:
+        np.random.set_state(state)
 
 
-def compare(a: Array, b: Array, *, confidence: float = 0.95, seed: int = 0, aso: bool = True) -> dict:
-    """Everything needed to say whether A beats B: means, their difference with interval,
-    permutation p-value, and ASO epsilon_min both ways."""
-    a, b = _scores(a, "a"), _scores(b, "b")
-    low, high = difference_interval(a, b, confidence=confidence, seed=seed)
-    out = {"mean_a": float(a.mean()), "mean_b": float(b.mean()), "difference": float(a.mean() - b.mean()),
-           "difference_low": low, "difference_high": high,
-           "permutation_p": permutation_p_value(a, b, seed=seed), "n_a": a.size, "n_b": b.size}
+def compare(scores_a: Array, scores_b: Array, *, paired: bool, confidence: float = 0.95,
+            seed: Seed = 0, aso: bool = True, num_comparisons: int = 1,
+            aso_iterations: int = 1000) -> dict:
+    """A against B on one task: means, difference with interval, SE, df, p (``difference_test``),
+    and ASO epsilon_min both ways on the per-seed scores of row 0 (``aso_violation``).
+
+    ``num_comparisons``: tasks compared in this comparison (ASO's Bonferroni); correct the
+    p-values across them with ``holm``. ``paired`` needs equal N with seeds in the same order.
+    """
+    a, b = check_scores(scores_a, "scores_a"), check_scores(scores_b, "scores_b")
+    out = {"mean_a": float(a[0].mean()), "mean_b": float(b[0].mean()),
+           **difference_test(a, b, paired=paired, confidence=confidence),
+           "paired": bool(paired), "n_a": a.shape[1], "n_b": b.shape[1], "confidence": confidence}
     if aso:
-        out["aso_a_better"] = aso_violation(a, b, confidence=confidence, seed=seed)
-        out["aso_b_better"] = aso_violation(b, a, confidence=confidence, seed=seed)
+        kwargs = {"confidence": confidence, "num_comparisons": num_comparisons, "seed": seed,
+                  "num_bootstrap_iterations": aso_iterations}
+        out |= {"aso_a_better": aso_violation(a[0], b[0], **kwargs),
+                "aso_b_better": aso_violation(b[0], a[0], **kwargs), "aso_threshold": ASO_THRESHOLD}
     return out
+
+
+def holm(p_values: Array) -> np.ndarray:
+    """Holm-adjusted p-values (statsmodels ``multipletests``), family = the finite p-values given
+    (one comparison's tasks); NaN stays NaN. Controls the family-wise error rate."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p_values, dtype=float).reshape(-1)
+    out = np.full(p.shape, np.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        out[finite] = multipletests(p[finite], method="holm")[1]
+    return out
+
+
+def _p_text(p: float) -> str:
+    """'= 0.012', or '< 0.001' for smaller p."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def verdict(difference: float, holm_p: float, n_a: int, n_b: int, *, alpha: float = 0.05) -> str:
+    """What the evidence says, e.g. "A > B (Holm p = 0.012)" or "no evidence of a difference with
+    5 seeds per side (Holm p = 0.410)": a non-significant test is not a tie."""
+    if not np.isfinite(holm_p) or not np.isfinite(difference):
+        return "not tested"
+    if holm_p < alpha and difference != 0:
+        return f"{'A > B' if difference > 0 else 'B > A'} (Holm p {_p_text(holm_p)})"
+    seeds = f"{n_a} seeds per side" if n_a == n_b else f"{n_a} and {n_b} seeds"
+    return f"no evidence of a difference with {seeds} (Holm p {_p_text(holm_p)})"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only; notebooks display the saved PNGs
 import matplotlib.pyplot as plt  # noqa: E402
@@ -45,45 +46,97 @@ def metric_distribution(lead: pd.DataFrame, out_dir: Path) -> list[Path]:
     return _save(fig, out_dir, "metric_distribution")
 
 
-def consistency_vs_accuracy(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Consistency against mean accuracy per task (classification tasks)."""
-    data = table.dropna(subset=["mean_accuracy"])
+def con_vs_accuracy(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """The paper's CON (two seeds agree) and our all-seeds agreement against mean accuracy, per task."""
+    data = table.dropna(subset=["mean_accuracy", "con"])
     fig, ax = plt.subplots(figsize=(4.8, 4.2))
-    sns.scatterplot(data=data.assign(acc=100 * data["mean_accuracy"], cons=100 * data["consistency"]),
-                    x="acc", y="cons", hue="model", s=70, ax=ax)
+    acc = 100 * data["mean_accuracy"]
+    ax.scatter(acc, 100 * data["con"], s=60, label="CON (two seeds agree)", zorder=3)
+    ax.scatter(acc, 100 * data["all_agree"], s=40, marker="v", label="all seeds agree (ours)", zorder=3)
     for _, row in data.iterrows():
-        ax.annotate(row["task"], (100 * row["mean_accuracy"], 100 * row["consistency"]),
+        ax.annotate(row["task"], (100 * row["mean_accuracy"], 100 * row["con"]),
                     textcoords="offset points", xytext=(5, 3), fontsize=8)
-    lo = min(100 * data["mean_accuracy"].min(), 100 * data["consistency"].min(), 50) - 2
+    lo = min(acc.min(), 100 * data["all_agree"].min(), 50) - 2
     ax.plot([lo, 100], [lo, 100], ls=":", color="0.5", lw=1)
-    ax.set(xlabel="mean accuracy over seeds (%)", ylabel="consistency: all seeds agree (%)",
+    ax.set(xlabel="mean accuracy over seeds (%)", ylabel="agreement (%)",
            title="Equal accuracy, different predictions")
-    return _save(fig, out_dir, "consistency_vs_accuracy")
+    ax.legend(fontsize=8)
+    return _save(fig, out_dir, "con_vs_accuracy")
 
 
-def consistency_curve(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Consistency as a function of the number of seeds compared (2..N), one line per task: the
-    expected value over seed subsets of each size, with its 95 % interval over examples."""
-    data = curves.assign(cons=100 * curves["consistency"])
+def all_agree_curve(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """All-seeds agreement as a function of the number of seeds compared (2..N), one line per
+    task: the expected value over seed subsets of each size (k = 2 is CON), with its 95 %
+    interval over examples."""
+    data = curves.assign(agree=100 * curves["all_agree"])
     fig, ax = plt.subplots(figsize=(5.2, 4.0))
-    sns.lineplot(data=data, x="n_seeds", y="cons", hue="task", style="model", marker="o", ax=ax)
-    if "consistency_low" in data:
+    sns.lineplot(data=data, x="n_seeds", y="agree", hue="task", style="model", marker="o", ax=ax)
+    if "all_agree_low" in data:
         for line, (_, g) in zip(ax.get_lines(), data.groupby(["task", "model"], sort=False)):
-            ax.fill_between(g["n_seeds"], 100 * g["consistency_low"], 100 * g["consistency_high"],
+            ax.fill_between(g["n_seeds"], 100 * g["all_agree_low"], 100 * g["all_agree_high"],
                             color=line.get_color(), alpha=0.12, linewidth=0)
-    ax.set(xlabel="number of seeds", ylabel="consistency (%)",
-           title="Agreement falls as seeds are added")
+    ax.set(xlabel="number of seeds k", ylabel="all k seeds agree (%)",
+           title="All-seeds agreement falls as seeds are added (k = 2: CON)")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=7)
-    return _save(fig, out_dir, "consistency_curve")
+    return _save(fig, out_dir, "all_agree_curve")
+
+
+def lucky_seed(scores: dict[str, pd.DataFrame], tests: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """The paper's figure (a): each seed's lead score on each task, standardised within the task
+    (a seeds x tasks heatmap per model), with the lucky-seed test in the title."""
+    from .acrosstasks import normalised_scores
+
+    fig, axes = plt.subplots(1, len(scores), figsize=(1.0 + 0.9 * max(len(w) for w in scores.values())
+                                                       * len(scores), 3.6), squeeze=False)
+    for ax, (model, wide) in zip(axes[0], scores.items()):
+        z = pd.DataFrame(normalised_scores(wide.to_numpy()).T, index=wide.columns, columns=wide.index)
+        sns.heatmap(z, center=0, cmap="RdBu_r", annot=True, fmt=".1f", cbar_kws={"label": "z within task"},
+                    ax=ax, annot_kws={"fontsize": 7})
+        test = tests.set_index("model").loc[model]
+        ax.set(xlabel="", ylabel="seed", title=f"{model}: Kendall W = {test['kendall_w']:.2f}, "
+                                               f"permutation p = {test['p_permutation']:.3f}")
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+        ax.title.set_fontsize(9)
+    return _save(fig, out_dir, "lucky_seed")
+
+
+def stability_vs_size(paper: pd.DataFrame, correlations: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """The paper's figure (b): VAR, CON and ACC-CON of each task against its training-set size
+    (log scale), with the correlation across tasks and its interval in each panel's title."""
+    from .report import STABILITY
+
+    fig, axes = plt.subplots(1, len(STABILITY), figsize=(4.0 * len(STABILITY), 3.6))
+    scale = {"var": 1e4, "con": 100, "acc_con": 100}
+    for ax, (column, name) in zip(axes, STABILITY.items()):
+        for model, g in paper.groupby("model", sort=False):
+            g = g.dropna(subset=[column, "n_train"])
+            ax.scatter(g["n_train"], scale[column] * g[column], s=45, label=model)
+            for _, row in g.iterrows():
+                ax.annotate(row["task"], (row["n_train"], scale[column] * row[column]),
+                            textcoords="offset points", xytext=(4, 2), fontsize=7)
+        r = correlations[correlations["statistic"] == name].iloc[0]
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set(xlabel="training examples", ylabel=f"{name} ({'points²' if column == 'var' else '%'})",
+               title=f"{name}: r = {r['pearson']:.2f} [{r['pearson_low']:.2f}, {r['pearson_high']:.2f}]"
+               if np.isfinite(r["pearson"]) else f"{name}: too few tasks")
+        ax.title.set_fontsize(9)
+    axes[0].legend(fontsize=7)
+    return _save(fig, out_dir, "stability_vs_size")
 
 
 def write_all(summary: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
     """All figures of the paper from the tables of ``report.summarise``."""
     paths = metric_distribution(summary["lead"], out_dir)
-    paths += consistency_vs_accuracy(summary["consistency"], out_dir)
+    paths += con_vs_accuracy(summary["micro"], out_dir)
     if not summary["curves"].empty:
-        paths += consistency_curve(summary["curves"], out_dir)
+        paths += all_agree_curve(summary["curves"], out_dir)
+    if summary["seed_by_task"]:
+        paths += lucky_seed(summary["seed_by_task"], summary["lucky_seed"], out_dir)
+    if summary["paper"]["n_train"].notna().sum() >= 2:
+        paths += stability_vs_size(summary["paper"], summary["size"], out_dir)
     return paths
 
 
@@ -141,14 +194,14 @@ def ensemble_curve(table: pd.DataFrame, out_dir: Path) -> list[Path]:
 
 
 def decomposition(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Stacked shares of metric and prediction variance per source, one pair of bars per task."""
+    """Stacked variance-component shares of metric and predictions per source, two bars per task."""
     long = table.melt(id_vars=["task", "model", "effect"], value_vars=["metric_share", "prediction_share"],
                       var_name="of", value_name="share")
     long["bar"] = long["task"] + "\n" + long["of"].str.replace("_share", "")
     wide = long.pivot_table(index="bar", columns="effect", values="share", sort=False).fillna(0) * 100
     fig, ax = plt.subplots(figsize=(1.1 * len(wide) + 2, 3.8))
     wide.plot.bar(stacked=True, ax=ax, width=0.7)
-    ax.set(xlabel="", ylabel="share of sum of squares (%)", title="Where the variance comes from")
+    ax.set(xlabel="", ylabel="share of variance (components, %)", title="Where the variance comes from")
     ax.tick_params(axis="x", labelrotation=0, labelsize=7)
     ax.legend(fontsize=7, title="source")
     return _save(fig, out_dir, "decomposition")

@@ -40,6 +40,11 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
+    # AdamW's betas and epsilon; None = PyTorch's defaults (0.9, 0.999, 1e-8). The fairseq RoBERTa
+    # GLUE recipe (the ``paper`` preset) uses beta2 = 0.98 and epsilon = 1e-6.
+    adam_beta1: float | None = None
+    adam_beta2: float | None = None
+    adam_epsilon: float | None = None
     max_train_examples: int | None = None
     max_eval_examples: int | None = None
     data_seed: int = 0
@@ -64,6 +69,9 @@ class TrainConfig:
                   ("batch_size", self.batch_size >= 1), ("eval_batch_size", self.eval_batch_size >= 1),
                   ("max_length", self.max_length >= 8), ("warmup_ratio", 0 <= self.warmup_ratio < 1),
                   ("weight_decay", self.weight_decay >= 0),
+                  ("adam_beta1", self.adam_beta1 is None or 0 <= self.adam_beta1 < 1),
+                  ("adam_beta2", self.adam_beta2 is None or 0 <= self.adam_beta2 < 1),
+                  ("adam_epsilon", self.adam_epsilon is None or self.adam_epsilon > 0),
                   ("max_train_examples", self.max_train_examples is None or self.max_train_examples >= 1),
                   ("max_eval_examples", self.max_eval_examples is None or self.max_eval_examples >= 1)]
         for name, ok in checks:
@@ -198,7 +206,10 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optim
             (no_decay if param.ndim < 2 else decay).append(param)
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=config.learning_rate, fused=True)
+    betas = (0.9 if config.adam_beta1 is None else config.adam_beta1,
+             0.999 if config.adam_beta2 is None else config.adam_beta2)
+    eps = 1e-8 if config.adam_epsilon is None else config.adam_epsilon
+    return torch.optim.AdamW(groups, lr=config.learning_rate, betas=betas, eps=eps, fused=True)
 
 
 def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str | None = None) -> FineTuneResult:

@@ -23,8 +23,8 @@ def beyond(runs, data_dir):
 
 
 @pytest.fixture(scope="module")
-def consistency(runs):
-    return report.consistency_table(runs).set_index("task")
+def micro(runs):
+    return report.micro_table(runs).set_index("task")
 
 
 def test_every_classification_task_is_analysed_and_regression_is_not(beyond):
@@ -34,21 +34,26 @@ def test_every_classification_task_is_analysed_and_regression_is_not(beyond):
     assert set(beyond["score_intervals"]["task"]) >= tasks | {"glue-stsb"}  # lead metrics of all
 
 
-def test_flip_rate_and_ensembles_agree_with_the_consistency_table(beyond, consistency):
+def test_flip_rate_and_ensembles_agree_with_the_micro_table(beyond, micro):
     for task, g in beyond["examples"].groupby("task"):
-        assert g["flip_rate"].mean() == pytest.approx(1 - consistency.loc[task, "pairwise_agreement"])
-        assert (g["vote_entropy"] == 0).mean() == pytest.approx(consistency.loc[task, "consistency"])
+        assert g["flip_rate"].mean() == pytest.approx(1 - micro.loc[task, "con"])
+        assert (g["vote_entropy"] == 0).mean() == pytest.approx(micro.loc[task, "all_agree"])
     singles = beyond["ensembles"].query("k == 1").set_index("task")
     for task, row in singles.iterrows():
-        assert row["accuracy"] == pytest.approx(consistency.loc[task, "mean_accuracy"])
-        assert row["consistency"] == pytest.approx(consistency.loc[task, "consistency"])
+        assert row["accuracy"] == pytest.approx(micro.loc[task, "mean_accuracy"])
+        assert row["pairwise_agreement"] == pytest.approx(micro.loc[task, "con"])
+        assert row["all_agree"] == pytest.approx(micro.loc[task, "all_agree"])
+    assert set(beyond["ensembles"]["vote"]) == {"soft"}  # every committed run stored its probabilities
 
 
 def test_intervals_bracket_their_values(beyond):
     s = beyond["score_intervals"]
     assert ((s["mean_low"] <= s["mean"]) & (s["mean"] <= s["mean_high"])).all()
-    c = beyond["consistency_intervals"]
-    assert ((c["examples_low"] <= c["value"] + 1e-12) & (c["value"] <= c["examples_high"] + 1e-12)).all()
+    assert ((s["std_low"] <= s["std"]) & (s["std"] <= s["std_high"])).all()
+    c = beyond["agreement_intervals"]
+    assert ((c["low"] <= c["value"] + 1e-12) & (c["value"] <= c["high"] + 1e-12)).all()
+    assert (c["low"] < c["value"]).all()  # never starts at its own point estimate (seeds not resampled)
+    assert set(c.loc[c["clustered"], "task"]) == {"superglue-multirc"}
     expected = beyond["expected_max"]
     first = expected[expected["n_seeds"] == 1].set_index("task")["expected_max"]
     assert first.to_dict() == pytest.approx(s.set_index("task")["mean"].to_dict())
@@ -66,7 +71,7 @@ def test_examples_carry_confidence_and_length_from_the_data(beyond):
 
 def test_tables_format_and_write(beyond, tmp_path):
     tables = analysis.build_tables(beyond)
-    assert set(tables) == {"intervals", "consistency_intervals", "agreement", "instability", "ensembles"}
+    assert set(tables) == {"intervals", "agreement_intervals", "agreement", "instability", "ensembles"}
     paths = analysis.write_tables(tables, tmp_path)
     assert len(paths) == 10 and all(p.stat().st_size > 0 for p in paths)
     assert "[" in tables["intervals"]["Mean (95 CI)"].iloc[0]
@@ -82,38 +87,45 @@ def test_unstable_examples_can_be_read_with_their_text(beyond, data_dir):
 
 
 def test_the_committed_factorial_study_decomposes_by_source():
-    """25 runs per task on a 5 x 5 grid of head-init and data-order seeds (dropout fixed)."""
+    """A 5 x 5 grid of head-init and data-order seeds (dropout 0) per task, plus the 5 diagonal
+    cells replicated with dropout seed 1: variance components, F-tests, a residual row."""
     runs = find_runs(ROOT / "paper" / "runs", "factorial")
-    assert len(runs) == 75 and {r.record["seeds"]["dropout"] for r in runs} == {0}
+    assert len(runs) == 90 and sum(r.record["seeds"]["dropout"] == 1 for r in runs) == 15
     table = analysis.decomposition_table(runs)
     assert set(table["task"]) == {"superglue-copa", "superglue-wic", "superglue-cb"}
     for _, g in table.groupby("task"):
-        assert list(g["effect"]) == ["init", "order", "init x order"]
+        assert list(g["effect"]) == ["init", "order", "init x order", "residual"]
         assert g["metric_share"].sum() == pytest.approx(1.0)
         assert g["prediction_share"].sum() == pytest.approx(1.0)
-    copa = table[table["task"] == "superglue-copa"].set_index("effect")
-    assert copa.loc["init", "metric_share"] == pytest.approx(0.375, abs=5e-4)  # as reported in the README
+        assert not g["confounded_with_noise"].any()  # the replicates separate noise from interaction
+        main = g[g["effect"].isin(["init", "order"])]
+        assert main["metric_p"].between(0, 1).all()
+    shown = analysis.format_decomposition(table)
+    assert shown["F-test (metric)"].str.startswith("F(4, 16)").sum() == 6  # init and order, three tasks
     assert analysis.decomposition_table(find_runs(ROOT / "paper" / "runs", "cpu")).empty  # tied seeds
 
 
 def test_a_configuration_compared_with_itself_shows_no_difference(runs):
-    table = analysis.comparison_table(runs, runs)
+    table = analysis.comparison_table(runs, runs, n_resamples=200)
     assert set(table["task"]) == set(report.variance_table(runs)["task"])
-    assert np.allclose(table["difference"], 0) and np.allclose(table["permutation_p"], 1)
+    assert table["paired"].all() and np.allclose(table["difference"], 0)
+    assert np.allclose(table["p_value"], 1) and np.allclose(table["holm_p"], 1)
     assert set(table["changed"]) == {"same configuration"}
-    assert set(analysis.format_comparison(table)["Verdict"]) == {"no clear winner"}
+    assert all(v.startswith("no evidence of a difference with 5 seeds per side") for v in table["verdict"])
 
 
 def test_the_committed_learning_rate_comparison():
-    """The worked comparison: the default study (lr 1e-4) against the same tasks at lr 5e-5."""
+    """The worked comparison: the default study (lr 1e-4) against the same tasks at lr 5e-5, the
+    same seeds 1-5 on both sides, so paired."""
     cpu = find_runs(ROOT / "paper" / "runs", "cpu")
     lower = find_runs(ROOT / "paper" / "runs", "lr/learning_rate=5e-05")
-    table = analysis.comparison_table(cpu, lower).set_index("task")
+    table = analysis.comparison_table(cpu, lower, n_resamples=300).set_index("task")
     assert set(table.index) == {"glue-sst2", "superglue-cb", "superglue-wic", "superglue-copa"}
-    assert set(table["changed"]) == {"learning_rate 0.0001 -> 5e-05"}
+    assert set(table["changed"]) == {"learning_rate 0.0001 -> 5e-05"} and table["paired"].all()
     variance = report.variance_table(lower).query("lead").set_index("task")
     for task, row in table.iterrows():
         assert row["n_a"] == row["n_b"] == 5
         assert row["mean_b"] == pytest.approx(variance.loc[task, "mean"])
         assert row["difference_low"] <= row["difference"] <= row["difference_high"]
+        assert row["p_value"] <= row["holm_p"] <= 1
         assert 0 <= row["aso_a_better"] <= 1 and 0 <= row["aso_b_better"] <= 1

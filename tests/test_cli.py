@@ -78,16 +78,18 @@ def test_smoke_study_end_to_end_through_papermill(tmp_path, data_dir, capsys):
         assert record["run"]["lora"]["rank"] == 4
         assert record["run"]["trainable_parameters"] < record["run"]["parameters"] / 100
     assert (study / "paper.ipynb").is_file()
-    for name in ("variance", "consistency", "runs"):
+    for name in ("paper", "variance", "all_seeds", "lucky_seed", "size", "runs"):
         assert (out / "paper" / "tables" / f"{name}.tex").is_file()
         assert (out / "paper" / "tables" / f"{name}.md").is_file()
-    for name in ("metric_distribution", "consistency_vs_accuracy", "consistency_curve"):
+    for name in ("metric_distribution", "con_vs_accuracy", "all_agree_curve", "lucky_seed", "stability_vs_size"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
         assert (out / "figures" / f"{name}.pdf").is_file()
     variance = (out / "paper" / "tables" / "variance.md").read_text()
     assert "glue-stsb" in variance and "pearson (lead)" in variance and "f1a (lead)" in variance
-    consistency = (out / "paper" / "tables" / "consistency.md").read_text()
-    assert "same choice" in consistency and "same label; group = question" in consistency
+    all_seeds = (out / "paper" / "tables" / "all_seeds.md").read_text()
+    assert "same choice" in all_seeds and "same label; group = question" in all_seeds
+    paper = (out / "paper" / "tables" / "paper.md").read_text()
+    assert "CON-PEAR" in paper and "| glue-stsb" in paper
     first = json.loads((study / "glue-rte/tiny-bert/seed=1/run.json").read_text())
 
     assert main(argv) == 0  # second time: every run is reused, nothing retrained

@@ -78,59 +78,91 @@ def test_macro_summary_never_averages_nan():
     assert math.isnan(none["mean"]) and none["n_undefined"] == 2
 
 
-# ------------------------------------------------------------------ consistency: hand-computed
+# ------------------------------------------------------------------ agreement: hand-computed
 PREDS = np.array([[0, 1, 1, 2],
                   [0, 1, 0, 2],
                   [0, 0, 1, 2]])
 LABELS = np.array([0, 1, 1, 1])
 
 
-def test_consistency_by_hand():
-    assert m.consistency(PREDS) == pytest.approx(2 / 4)  # examples 0 and 3
-    assert m.correct_consistency(PREDS, LABELS) == pytest.approx(1 / 4)  # only example 0
+def test_all_agree_by_hand():
+    assert m.all_agree(PREDS) == pytest.approx(2 / 4)  # examples 0 and 3
+    assert m.all_correct(PREDS, LABELS) == pytest.approx(1 / 4)  # only example 0
     # pairs (0,1): 3/4, (0,2): 3/4, (1,2): 2/4
     assert m.pairwise_agreement(PREDS) == pytest.approx((0.75 + 0.75 + 0.5) / 3)
 
 
-def test_consistency_edge_cases():
+def test_the_papers_pairwise_metrics_by_hand():
+    # CON: pairs (0,1): 3/4, (0,2): 3/4, (1,2): 2/4
+    assert m.con(PREDS) == pytest.approx((0.75 + 0.75 + 0.5) / 3)
+    # right: seed 0 [T T T F], seed 1 [T T F F], seed 2 [T F T F]; both right: 2/4, 2/4, 1/4
+    assert m.acc_con(PREDS, LABELS) == pytest.approx((0.5 + 0.5 + 0.25) / 3)
+    scores = np.array([[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 5.0], [4.0, 3.0, 2.0, 1.0]])
+    pairs = [np.corrcoef(scores[a], scores[b])[0, 1] for a, b in ((0, 1), (0, 2), (1, 2))]
+    assert m.con_pear(scores) == pytest.approx(np.mean(pairs))
+    assert math.isnan(m.con_pear([[1.0, 1.0, 1.0], [1.0, 2.0, 3.0]]))  # a constant run
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        m.con(PREDS[:1])
+    with pytest.raises(ValueError, match="labels must have shape"):
+        m.acc_con(PREDS, [0, 1])
+
+
+def test_the_papers_metrics_do_not_depend_on_the_number_of_seeds_but_all_agree_does():
+    """CON and ACC-CON are means over pairs: in expectation the same for 3 or 12 i.i.d. seeds;
+    all-seeds agreement falls as seeds are added (simulated seeds, truth known)."""
+    rng = np.random.default_rng(11)
+    q = rng.beta(0.5, 0.5, size=20_000)  # each example's chance that a seed predicts 1
+    labels = (rng.random(20_000) < 0.5).astype(int)
+    preds = (rng.random((12, 20_000)) < q).astype(int)
+    truth_con = np.mean(q ** 2 + (1 - q) ** 2)
+    truth_acc_con = np.mean(np.where(labels == 1, q, 1 - q) ** 2)
+    for n in (3, 12):
+        assert m.con(preds[:n]) == pytest.approx(truth_con, abs=0.01)
+        assert m.acc_con(preds[:n], labels) == pytest.approx(truth_acc_con, abs=0.01)
+    assert m.all_agree(preds[:12]) < m.all_agree(preds[:3]) - 0.2
+
+
+def test_all_agree_edge_cases():
     one = PREDS[:1]
-    assert m.consistency(one) == 1.0
-    assert m.correct_consistency(one, LABELS) == pytest.approx(3 / 4)
+    assert m.all_agree(one) == 1.0
+    assert m.all_correct(one, LABELS) == pytest.approx(3 / 4)
     with pytest.raises(ValueError, match="at least 2 runs"):
         m.pairwise_agreement(one)
     all_agree = np.tile([1, 0, 2], (4, 1))
-    assert m.consistency(all_agree) == 1.0 and m.pairwise_agreement(all_agree) == 1.0
+    assert m.all_agree(all_agree) == 1.0 and m.pairwise_agreement(all_agree) == 1.0
     none_agree = np.array([[0, 1], [1, 0]])
-    assert m.consistency(none_agree) == 0.0 and m.pairwise_agreement(none_agree) == 0.0
-    assert m.correct_consistency(none_agree, [0, 0]) == 0.0
+    assert m.all_agree(none_agree) == 0.0 and m.pairwise_agreement(none_agree) == 0.0
+    assert m.all_correct(none_agree, [0, 0]) == 0.0
     # ties: two seeds each way on every example -> none unanimous; 2 of 6 pairs agree
     ties = np.array([[0, 1], [0, 1], [1, 0], [1, 0]])
-    assert m.consistency(ties) == 0.0
+    assert m.all_agree(ties) == 0.0
     assert m.pairwise_agreement(ties) == pytest.approx(2 / 6)
 
 
-def test_regression_consistency_at_tolerance():
+def test_regression_agreement_at_tolerance():
     preds = np.array([[1.0, 2.0, 4.0],
                       [1.4, 2.6, 4.0],
                       [1.2, 2.1, 3.9]])
     assert np.allclose(m.per_example_spread(preds), [0.4, 0.6, 0.1])
-    assert m.consistency(preds, tol=0.5) == pytest.approx(2 / 3)
-    assert m.correct_consistency(preds, [1.2, 2.0, 3.0], tol=0.5) == pytest.approx(1 / 3)
+    assert m.all_agree(preds, tol=0.5) == pytest.approx(2 / 3)
+    assert m.all_correct(preds, [1.2, 2.0, 3.0], tol=0.5) == pytest.approx(1 / 3)
     # pairs: (0,1): |.4|,|.6|,0 -> 2/3; (0,2): .2,.1,.1 -> 1; (1,2): .2,.5,.1 -> 1
     assert m.pairwise_agreement(preds, tol=0.5) == pytest.approx((2 / 3 + 1 + 1) / 3)
 
 
-def test_consistency_curve_is_exact_over_subsets():
-    curve = m.consistency_curve(PREDS, LABELS)
+def test_all_agree_curve_is_exact_over_subsets():
+    curve = m.all_agree_curve(PREDS, LABELS)
     assert sorted(curve) == [2, 3]
-    pair_cons = [m.consistency(PREDS[list(s)]) for s in ([0, 1], [0, 2], [1, 2])]
-    assert curve[2]["consistency"] == pytest.approx(np.mean(pair_cons))
-    assert curve[3]["consistency"] == pytest.approx(m.consistency(PREDS))
-    assert curve[3]["consistency_std"] == 0.0
-    assert curve[3]["correct_consistency"] == pytest.approx(1 / 4)
+    pair_cons = [m.all_agree(PREDS[list(s)]) for s in ([0, 1], [0, 2], [1, 2])]
+    assert curve[2]["all_agree"] == pytest.approx(np.mean(pair_cons))
+    assert curve[2]["all_agree"] == pytest.approx(m.con(PREDS))  # k = 2 is the paper's CON
+    assert curve[3]["all_agree"] == pytest.approx(m.all_agree(PREDS))
+    assert curve[3]["all_agree_std"] == 0.0
+    assert curve[3]["all_correct"] == pytest.approx(1 / 4)
+    assert curve[2]["all_correct"] == pytest.approx(m.acc_con(PREDS, LABELS))  # and ACC-CON
     assert curve[2]["subsets_low"] == pytest.approx(np.percentile(pair_cons, 2.5))
-    assert curve[2]["subsets_low"] <= curve[2]["consistency"] <= curve[2]["subsets_high"]
-    assert curve[3]["subsets_low"] == curve[3]["subsets_high"] == pytest.approx(curve[3]["consistency"])
+    assert curve[2]["subsets_low"] <= curve[2]["all_agree"] <= curve[2]["subsets_high"]
+    assert curve[3]["subsets_low"] == curve[3]["subsets_high"] == pytest.approx(curve[3]["all_agree"])
 
 
 @pytest.mark.parametrize("tol", [None, 0.5])
@@ -140,12 +172,12 @@ def test_subset_agreement_equals_enumerating_every_subset(tol):
     labels = rng.integers(0, 3, size=40) if tol is None else rng.normal(2.5, 0.4, size=40)
     for k in range(1, 7):
         subsets = [list(c) for c in itertools.combinations(range(6), k)]
-        want = np.mean([m.consistency(preds[s], tol=tol) for s in subsets])
-        want_right = np.mean([m.correct_consistency(preds[s], labels, tol=tol) for s in subsets])
+        want = np.mean([m.all_agree(preds[s], tol=tol) for s in subsets])
+        want_right = np.mean([m.all_correct(preds[s], labels, tol=tol) for s in subsets])
         assert m.subset_agreement(preds, k, tol=tol).mean() == pytest.approx(want, abs=1e-12)
         assert m.subset_correct(preds, labels, k, tol=tol).mean() == pytest.approx(want_right, abs=1e-12)
     assert m.subset_agreement(preds, 2, tol=tol).mean() == pytest.approx(m.pairwise_agreement(preds, tol=tol))
-    assert m.subset_agreement(preds, 6, tol=tol).mean() == pytest.approx(m.consistency(preds, tol=tol))
+    assert m.subset_agreement(preds, 6, tol=tol).mean() == pytest.approx(m.all_agree(preds, tol=tol))
 
 
 def test_subset_agreement_takes_any_labels_and_rejects_bad_k():
@@ -158,27 +190,29 @@ def test_subset_agreement_takes_any_labels_and_rejects_bad_k():
         m.subset_correct(entities, ["Paris", "Rome"], 0)
 
 
-def test_consistency_curve_sampling_is_seeded():
+def test_all_agree_curve_sampling_is_seeded():
     rng = np.random.default_rng(0)
     preds = rng.integers(0, 2, size=(12, 50))
-    a = m.consistency_curve(preds, max_subsets=20, seed=3)
-    b = m.consistency_curve(preds, max_subsets=20, seed=3)
+    a = m.all_agree_curve(preds, max_subsets=20, seed=3)
+    b = m.all_agree_curve(preds, max_subsets=20, seed=3)
     assert a == b
 
 
 def test_bad_shapes_raise():
     with pytest.raises(ValueError, match="n_seeds, n_examples"):
-        m.consistency([0, 1, 1])
+        m.all_agree([0, 1, 1])
     with pytest.raises(ValueError, match="labels must have shape"):
-        m.correct_consistency(PREDS, [0, 1])
+        m.all_correct(PREDS, [0, 1])
 
 
 # ------------------------------------------------------------------ properties of every agreement metric
 AGREEMENT = {
-    "consistency": lambda p, y: m.consistency(p),
-    "correct_consistency": lambda p, y: m.correct_consistency(p, y),
+    "con": lambda p, y: m.con(p),
+    "acc_con": lambda p, y: m.acc_con(p, y),
+    "all_agree": lambda p, y: m.all_agree(p),
+    "all_correct": lambda p, y: m.all_correct(p, y),
     "pairwise_agreement": lambda p, y: m.pairwise_agreement(p),
-    "consistency@0.5": lambda p, y: m.consistency(p.astype(float) / 2, tol=0.5),
+    "all_agree@0.5": lambda p, y: m.all_agree(p.astype(float) / 2, tol=0.5),
     "pairwise_agreement@0.5": lambda p, y: m.pairwise_agreement(p.astype(float) / 2, tol=0.5),
 }
 
@@ -214,9 +248,9 @@ def test_invariant_to_example_order(name, random_runs):
     assert AGREEMENT[name](p[:, perm], y[perm]) == pytest.approx(AGREEMENT[name](p, y))
 
 
-@pytest.mark.parametrize("name", [n for n in AGREEMENT if not n.startswith("pairwise")])
-def test_adding_a_seed_never_raises_consistency(name, random_runs):
-    """All-seeds metrics can only fall as seeds are added (pairwise agreement is a mean: it may rise)."""
+@pytest.mark.parametrize("name", [n for n in AGREEMENT if n.startswith("all_")])
+def test_adding_a_seed_never_raises_all_seeds_metrics(name, random_runs):
+    """All-seeds metrics can only fall as seeds are added (pairwise ones are means: they may rise)."""
     p, y = random_runs
     assert AGREEMENT[name](p, y) <= AGREEMENT[name](p[:-1], y)
 
@@ -237,17 +271,17 @@ def test_exact_match_and_f1a_by_hand():
         m.exact_match(labels, preds, groups[:-1])
 
 
-def test_group_consistency_by_hand():
+def test_group_all_agree_by_hand():
     groups = [1, 1, 1, 2, 2, 3]
     preds = np.array([[1, 0, 1, 1, 1, 0],
                       [1, 0, 1, 0, 1, 0],
                       [1, 0, 1, 1, 1, 1]])
     # q1 all alike; q2 differs at idx 3; q3 differs at idx 5 -> 1/3; per option 4/6
-    assert m.group_consistency(preds, groups) == pytest.approx(1 / 3)
-    assert m.consistency(preds) == pytest.approx(4 / 6)
-    assert m.group_consistency(preds[:1], groups) == 1.0
+    assert m.group_all_agree(preds, groups) == pytest.approx(1 / 3)
+    assert m.all_agree(preds) == pytest.approx(4 / 6)
+    assert m.group_all_agree(preds[:1], groups) == 1.0
     # a question is never more consistent than its options
-    assert m.group_consistency(preds, groups) <= m.consistency(preds)
+    assert m.group_all_agree(preds, groups) <= m.all_agree(preds)
 
 
 def test_grouped_baseline_predicts_the_majority_everywhere():

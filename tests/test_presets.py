@@ -7,22 +7,43 @@ from seedstudy.presets import get_preset
 from seedstudy.tasks import TASKS
 
 
-def test_paper_preset_runs_both_arms_on_every_trainable_task():
+def test_paper_preset_is_the_reference_study():
+    """The paper's 13 tasks and seeds 42, 52, ...; RoBERTa-large with the fairseq GLUE recipe."""
     paper = get_preset("paper")
-    trainable = {k for k, t in TASKS.items() if not t.host}
+    tasks = {"glue-cola", "glue-sst2", "glue-mrpc", "glue-stsb", "glue-qqp", "glue-qnli", "glue-rte",
+             "superglue-rte", "superglue-cb", "superglue-wic", "superglue-boolq", "superglue-multirc",
+             "superglue-copa"}
     assert {(c.task, c.model) for c in paper.configs} == {
-        (t, m) for t in trainable for m in ("roberta-large", "llama-3.2-3b")}
-    assert paper.seeds == tuple(range(1, 11))
+        (t, m) for t in tasks for m in ("roberta-large", "llama-3.2-3b")}
+    assert all(t in TASKS for t in tasks)
+    assert paper.seeds[:5] == (42, 52, 62, 72, 82) and paper.seeds[5:] == (92, 102, 112, 122, 132)
     for config in paper.configs:
         assert config.precision == "bf16"
         if config.model == "llama-3.2-3b":
             assert (config.lora_rank, config.lora_alpha, config.learning_rate) == (16, 32, 1e-4)
             assert config.lora_targets == ("q_proj", "k_proj", "v_proj", "o_proj")
         else:
-            assert config.lora_rank is None and config.warmup_ratio == 0.06
-    assert paper.config_for("glue-mnli", "roberta-large").epochs == 3  # large task
-    assert paper.config_for("glue-rte", "roberta-large").epochs == 10
-    assert paper.config_for("superglue-record", "roberta-large").max_length == 384
+            assert config.lora_rank is None
+            assert (config.epochs, config.warmup_ratio, config.weight_decay) == (10, 0.06, 0.1)
+            assert (config.adam_beta1, config.adam_beta2, config.adam_epsilon) == (0.9, 0.98, 1e-6)
+    roberta = {c.task: c for c in paper.configs if c.model == "roberta-large"}
+    assert {t for t, c in roberta.items() if c.learning_rate == 2e-5} == {"glue-rte", "glue-stsb", "superglue-rte"}
+    assert {t for t, c in roberta.items() if c.batch_size == 32} == {"glue-sst2", "glue-qqp", "glue-qnli"}
+    assert roberta["glue-cola"].learning_rate == 1e-5 and roberta["glue-rte"].max_length == 128
+
+
+def test_adam_settings_reach_the_optimizer():
+    import torch
+
+    from seedstudy.train import TrainConfig, make_optimizer
+
+    model = torch.nn.Linear(3, 2)
+    default = make_optimizer(model, TrainConfig(task="glue-rte"), 10)[0].defaults
+    assert (default["betas"], default["eps"]) == ((0.9, 0.999), 1e-8)
+    fairseq = make_optimizer(model, TrainConfig(task="glue-rte", adam_beta2=0.98, adam_epsilon=1e-6), 10)[0].defaults
+    assert (fairseq["betas"], fairseq["eps"]) == ((0.9, 0.98), 1e-6)
+    with pytest.raises(ValueError, match="bad training parameter adam_beta2=1.5"):
+        TrainConfig(task="glue-rte", adam_beta2=1.5)
 
 
 def test_a_task_with_two_models_needs_the_model_named():

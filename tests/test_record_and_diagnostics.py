@@ -108,7 +108,7 @@ def test_record_scores_pick_the_best_candidate_per_query():
     assert scoring.split_scores(RECORD, "validation", part, 0)[0] == {"record_f1": 1.0, "record_em": 1.0}
 
 
-def test_record_consistency_is_on_the_chosen_entity_with_gold_aliases_as_one():
+def test_record_agreement_is_on_the_chosen_entity_with_gold_aliases_as_one():
     part = _prediction_part([0.9, 0.1, 0.1, 0.1, 0.2, 0.9])
     part.loc[1, "label"] = 1  # "Bo Chen" is a second gold alias of query 10
     decided = scoring.decisions(RECORD, "validation", part)
@@ -175,10 +175,10 @@ def test_rte_run_predicts_and_scores_its_diagnostic_sets(tmp_path, data_dir):
     p = done[0].predictions
     assert p.groupby("split").size().to_dict() == {"validation": 20, "superglue-axb": 6, "superglue-axg": 6}
     assert p.loc[p["split"] == "superglue-axg", "group"].tolist() == [50, 50, 51, 51, 52, 52]
-    table = report.consistency_table(done).set_index("task")
+    table = report.micro_table(done).set_index("task")
     assert list(table.index) == ["superglue-rte", "superglue-axb", "superglue-axg"]
     assert table.loc["superglue-axg", "n_examples"] == 6
-    assert np.isfinite(table.loc["superglue-axg", "group_consistency"])
+    assert np.isfinite(table.loc["superglue-axg", "group_all_agree"])
     lead = report.variance_table(done).query("lead")["metric"].tolist()
     assert lead == ["accuracy"]  # the diagnostics never become the lead metric
 
@@ -204,7 +204,7 @@ def test_record_fine_tunes_end_to_end_on_a_local_fixture(tmp_path):
     assert set(record["metrics"]) == {"record_f1", "record_em"}
     assert record["lead_metric"] == "record_f1" and 0 <= record["metrics"]["record_em"] <= 1
     assert {"candidate", "answers"} <= set(done[0].predictions.columns)
-    row = report.consistency_table(done).iloc[0]
+    row = report.micro_table(done).iloc[0]
     assert row["n_examples"] == 4  # queries, not candidates
-    assert report.format_consistency(report.consistency_table(done))["Agreement rule"].iloc[0].startswith(
+    assert report.format_all_seeds(report.micro_table(done))["Agreement rule"].iloc[0].startswith(
         "same chosen entity")

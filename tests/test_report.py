@@ -59,16 +59,35 @@ def test_undefined_pearson_is_counted_not_averaged():
     assert "–" in report.format_variance(report.variance_table(STSB))["Mean ± std"].iloc[0]
 
 
-def test_consistency_table_matches_the_metric_functions():
-    row = report.consistency_table(COLA).iloc[0]
+def test_micro_table_matches_the_metric_functions():
+    row = report.micro_table(COLA).iloc[0]
     preds = np.stack([r.predictions["pred"] for r in COLA])
-    assert row["consistency"] == metrics.consistency(preds)
-    assert row["correct_consistency"] == metrics.correct_consistency(preds, LABELS)
-    assert row["pairwise_agreement"] == metrics.pairwise_agreement(preds)
+    assert row["con"] == metrics.con(preds) and row["acc_con"] == metrics.acc_con(preds, LABELS)
+    assert row["all_agree"] == metrics.all_agree(preds)
+    assert row["all_correct"] == metrics.all_correct(preds, LABELS)
+    assert math.isnan(row["con_pear"]) and math.isnan(row["pairwise_within_tol"])
     assert (row["n_seeds"], row["n_examples"]) == (3, 6)
-    stsb = report.consistency_table(STSB).iloc[0]
-    assert stsb["tolerance"] == 0.5 and stsb["consistency"] == pytest.approx(1 / 4)  # only idx 2 within 0.5
+    stsb = report.micro_table(STSB).iloc[0]
+    assert stsb["tolerance"] == 0.5 and stsb["all_agree"] == pytest.approx(1 / 4)  # only idx 2 within 0.5
+    assert math.isnan(stsb["con"]) and math.isnan(stsb["acc_con"])  # the paper: CON-PEAR for regression
+    assert math.isnan(stsb["con_pear"])  # seed 2 is constant: its Pearson is undefined
     assert stsb["mean_spread"] == pytest.approx(np.mean([1.8, 0.9, 0.3, 0.9]))
+
+
+def test_paper_table_is_var_con_and_acc_con_of_the_lead_metric():
+    row = report.paper_table(COLA).iloc[0]
+    mccs = [metrics.mcc(LABELS, r.predictions["pred"]) for r in COLA]
+    preds = np.stack([r.predictions["pred"] for r in COLA])
+    assert (row["task"], row["metric"], row["n_seeds"], row["n_failed"]) == ("glue-cola", "mcc", 3, 1)
+    assert row["var"] == pytest.approx(np.var(mccs, ddof=1)) and row["std"] == pytest.approx(np.std(mccs, ddof=1))
+    assert row["con"] == metrics.con(preds) and row["acc_con"] == metrics.acc_con(preds, LABELS)
+    shown = report.format_paper(report.paper_table(COLA)).iloc[0]
+    assert list(shown.index[:10]) == ["Task", "Model", "Metric", "Seeds", "Mean", "VAR", "Std", "CON",
+                                      "ACC-CON", "CON-PEAR"]
+    assert shown["VAR"] == f"{1e4 * np.var(mccs, ddof=1):.2f}" and shown["CON-PEAR"] == "–"
+    scores = np.array([[0.2, 1.1, 2.3, 2.9], [0.0, 1.2, 1.9, 3.1]])
+    two = [_run("glue-stsb", s + 1, STSB_LABELS, p) for s, p in enumerate(scores)]
+    assert report.paper_table(two).iloc[0]["con_pear"] == pytest.approx(metrics.pearson(*scores))
 
 
 def test_predictions_are_aligned_by_example_id():
@@ -82,32 +101,34 @@ def test_predictions_are_aligned_by_example_id():
         report.prediction_matrix([COLA[0], other])
 
 
-def test_one_seed_has_no_pairwise_agreement_and_no_curve():
-    table = report.consistency_table(COLA[:1])
-    assert table["consistency"].iloc[0] == 1.0 and math.isnan(table["pairwise_agreement"].iloc[0])
-    assert report.consistency_curves(COLA[:1]).empty
+def test_one_seed_has_no_pairwise_metric_and_no_curve():
+    table = report.micro_table(COLA[:1])
+    assert table["all_agree"].iloc[0] == 1.0 and math.isnan(table["con"].iloc[0])
+    assert report.all_agree_curves(COLA[:1]).empty
 
 
 def test_tables_are_written_as_latex_and_markdown(tmp_path):
     paths = report.write_tables(report.build_tables(report.summarise(COLA + STSB)), tmp_path)
     assert sorted(p.name for p in paths) == sorted(
-        f"{n}.{e}" for n in ("variance", "consistency", "consistency_curve", "runs") for e in ("tex", "md"))
-    curve = (tmp_path / "consistency_curve.md").read_text()
+        f"{n}.{e}" for n in ("paper", "variance", "all_seeds", "all_seeds_curve", "size", "runs")
+        for e in ("tex", "md"))
+    curve = (tmp_path / "all_seeds_curve.md").read_text()
     assert "| glue-cola" in curve and "Range over subsets" in curve
     tex = (tmp_path / "variance.tex").read_text()
     assert r"\begin{table}" in tex and r"\toprule" in tex and r"$\pm$" in tex
-    assert "| glue-cola" in (tmp_path / "consistency.md").read_text()
+    assert "| glue-cola" in (tmp_path / "all_seeds.md").read_text()
+    assert "| glue-cola" in (tmp_path / "paper.md").read_text() and "ACC-CON" in (tmp_path / "paper.md").read_text()
     with pytest.raises(ValueError, match="no finished runs"):
         report.summarise([])
 
 
-def test_multirc_reports_option_and_question_consistency():
+def test_multirc_reports_option_and_question_agreement():
     groups, labels = [1, 1, 1, 2, 2, 3], [1, 0, 1, 0, 1, 1]
     runs = [_run("superglue-multirc", s, labels, p, groups=groups) for s, p in
             enumerate([[1, 0, 1, 1, 1, 0], [1, 0, 1, 0, 1, 0], [1, 0, 1, 1, 1, 1]])]
-    row = report.consistency_table(runs).iloc[0]
-    assert row["consistency"] == pytest.approx(4 / 6) and row["group_consistency"] == pytest.approx(1 / 3)
+    row = report.micro_table(runs).iloc[0]
+    assert row["all_agree"] == pytest.approx(4 / 6) and row["group_all_agree"] == pytest.approx(1 / 3)
     variance = report.variance_table(runs).set_index("metric")
     assert variance.loc["em", "mean"] == pytest.approx(np.mean([1 / 3, 2 / 3, 2 / 3]))  # q1; q1+q2; q1+q3
-    shown = report.format_consistency(report.consistency_table(runs)).iloc[0]
-    assert shown["Per-group consistency"] == "33.3" and shown["Agreement rule"] == "same label; group = question"
+    shown = report.format_all_seeds(report.micro_table(runs)).iloc[0]
+    assert shown["Per-group all agree"] == "33.3" and shown["Agreement rule"] == "same label; group = question"

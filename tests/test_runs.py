@@ -117,6 +117,6 @@ def test_mnli_scores_and_compares_each_evaluation_split(tmp_path, data_dir):
                                                    "glue/MNLI/dev_mismatched.parquet"}
     assert found[0].predictions.groupby("split").size().to_dict() == {
         "validation_matched": 30, "validation_mismatched": 30}
-    table = report.consistency_table(runs.find_runs(tmp_path / "r", "t"))
+    table = report.micro_table(runs.find_runs(tmp_path / "r", "t"))
     assert table["task"].tolist() == ["glue-mnli-m", "glue-mnli-mm"]
     assert (table["n_examples"] == 30).all() and (table["n_seeds"] == 2).all()

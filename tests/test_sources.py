@@ -1,15 +1,15 @@
-"""A seed per source of randomness, factorial grids, and the decomposition of variance by source."""
+"""A seed per source of randomness and factorial grids (the decomposition: tests/test_decompose.py)."""
 from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from seedstudy import decompose, runs
+from seedstudy import runs
 from seedstudy.presets import get_preset
-from seedstudy.seeds import Seeds, grid, parse_all
+from seedstudy.seeds import Seeds, parse_all
 from seedstudy.spec import parse_spec
 from seedstudy.train import fine_tune
 
@@ -40,6 +40,48 @@ def test_each_source_follows_its_own_seed(data_dir):
         assert not _preds(other)[["prob_0"]].equals(base[["prob_0"]]), other
 
 
+def _observed(monkeypatch, seed) -> tuple[dict, list, pd.DataFrame]:
+    """Fine-tune with ``seed`` and record the model's weights as training starts and every batch."""
+    from seedstudy import train
+
+    seen: dict = {"batches": []}
+    start, batches = train.train_steps, train.epoch_batches
+
+    def snapshot(model, *args, **kwargs):
+        seen["init"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return start(model, *args, **kwargs)
+
+    def record(*args, **kwargs):
+        out = batches(*args, **kwargs)
+        seen["batches"] += [b.tolist() for b in out]
+        return out
+
+    monkeypatch.setattr(train, "train_steps", snapshot)
+    monkeypatch.setattr(train, "epoch_batches", record)
+    predictions = fine_tune(CONFIG, seed).predictions
+    monkeypatch.undo()
+    return seen["init"], seen["batches"], predictions
+
+
+def _same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_only_its_own_source_changes_with_each_seed(monkeypatch, data_dir):
+    """The dropout seed leaves the head's initial weights and the batch order bit-identical; the
+    order seed leaves the weights; the init seed leaves the batches (and each changes its own)."""
+    init, order, preds = _observed(monkeypatch, "i1-o1-d0")
+    d_init, d_order, d_preds = _observed(monkeypatch, "i1-o1-d5")
+    assert _same_weights(init, d_init) and d_order == order
+    assert not d_preds["prob_0"].equals(preds["prob_0"])  # dropout itself did change
+    o_init, o_order, _ = _observed(monkeypatch, "i1-o2-d0")
+    assert _same_weights(init, o_init) and o_order != order
+    i_init, i_order, _ = _observed(monkeypatch, "i2-o1-d0")
+    assert not _same_weights(init, i_init) and i_order == order
+    head = [k for k in init if "classifier" in k]
+    assert head and all(not torch.equal(init[k], i_init[k]) for k in head if k.endswith("weight"))
+
+
 def test_tied_integer_seed_keeps_the_runs_made_before_sources_were_split(data_dir):
     tied = _preds(7)
     pd.testing.assert_frame_equal(tied, _preds(Seeds.parse(7)))
@@ -55,37 +97,6 @@ def test_explicit_seeds_name_the_run_folder_and_the_record(tmp_path, data_dir):
                             results_dir=tmp_path).skipped
 
 
-def test_decomposition_matches_statsmodels_anova():
-    smf = pytest.importorskip("statsmodels.formula.api")
-    from statsmodels.stats.anova import anova_lm
-
-    y = np.random.default_rng(0).normal(size=(4, 3))
-    sums = decompose.effect_sums_of_squares(y, 2)
-    frame = pd.DataFrame([(i, j, y[i, j]) for i in range(4) for j in range(3)], columns=["a", "b", "y"])
-    expected = anova_lm(smf.ols("y ~ C(a) + C(b)", frame).fit(), typ=1)["sum_sq"].tolist()
-    assert [sums[(0,)], sums[(1,)], sums[(0, 1)]] == pytest.approx(expected)
-    cube = np.random.default_rng(1).normal(size=(2, 3, 4))
-    assert sum(decompose.effect_sums_of_squares(cube, 3).values()) == pytest.approx(((cube - cube.mean()) ** 2).sum())
-
-
-def test_decomposition_recovers_planted_structure():
-    seeds = grid([1, 2, 3, 4], [1, 2, 3], [0])
-    rng = np.random.default_rng(2)
-    flips = rng.integers(0, 2, size=(3, 50))  # predictions depend on the data-order seed only
-    preds = np.stack([flips[s.order - 1] for s in seeds])
-    shares = decompose.shares(seeds, decompose.one_hot(preds, 2))
-    assert shares == pytest.approx({"init": 0.0, "order": 1.0, "init x order": 0.0})
-    init_effect, order_effect = rng.normal(size=4), rng.normal(size=3)  # an additive metric
-    metric = np.array([init_effect[s.init - 1] + order_effect[s.order - 1] for s in seeds])
-    additive = decompose.shares(seeds, metric)
-    assert additive["init x order"] == pytest.approx(0.0, abs=1e-12)
-    assert additive["init"] + additive["order"] == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="not a full grid"):
-        decompose.shares(seeds[:-1], metric[:-1])
-    with pytest.raises(ValueError, match="tied integer seeds"):
-        decompose.shares([Seeds.parse(1), Seeds.parse(2)], np.array([0.1, 0.2]))
-
-
 def test_seed_grid_in_a_spec_and_the_factorial_preset():
     spec = parse_spec({"name": "f", "preset": "smoke", "tasks": ["glue-rte"],
                        "seed_grid": {"init": [1, 2], "order": [1, 2], "dropout": [0]}}, "spec.yaml")
@@ -95,4 +106,4 @@ def test_seed_grid_in_a_spec_and_the_factorial_preset():
     with pytest.raises(ValueError, match="'seeds' or 'seed_grid', not both"):
         parse_spec({"name": "f", "seeds": [1], "seed_grid": {"init": [1], "order": [1], "dropout": [0]}}, "x")
     factorial = get_preset("factorial")
-    assert len(factorial.seeds) == 25 and {s.dropout for s in factorial.seeds} == {0}
+    assert len(factorial.seeds) == 30 and sum(s.dropout == 0 for s in factorial.seeds) == 25

@@ -51,7 +51,7 @@ def test_flip_rate_averages_to_one_minus_pairwise_agreement(random_runs):
 def test_vote_entropy_and_majority_vote_by_hand():
     preds = [[0, 1, 2], [0, 1, 1], [0, 0, 1], [0, 0, 2]]
     assert agreement.vote_entropy(preds).round(6).tolist() == [0.0, 1.0, 1.0]
-    assert agreement.majority_vote(preds).tolist() == [0, 0, 1]  # ties go to the lowest class
+    assert agreement.majority_vote(preds)[0] == 0  # ties are broken at random: tests/test_ensembles.py
 
 
 def test_expected_max_by_hand_and_its_curve():
@@ -65,65 +65,155 @@ def test_expected_max_by_hand_and_its_curve():
         uncertainty.expected_max([0.5, float("nan")], 1)
 
 
-def test_bootstrap_intervals_contain_the_value_and_are_seeded(random_runs):
+def test_example_interval_contains_the_value_and_is_seeded(random_runs):
     preds, labels = random_runs
-    stat = lambda p, y: metrics.correct_consistency(p, y)  # noqa: E731
-    a = uncertainty.bootstrap_interval(stat, preds, labels, over="examples", n_resamples=300)
+    stat = lambda p, y: metrics.all_correct(p, y)  # noqa: E731
+    a = uncertainty.example_interval(stat, preds, labels, n_resamples=300)
     assert a["low"] <= a["value"] <= a["high"] and a["high"] - a["low"] > 0
-    assert a == uncertainty.bootstrap_interval(stat, preds, labels, over="examples", n_resamples=300)
+    assert a == uncertainty.example_interval(stat, preds, labels, n_resamples=300)
     same = np.tile(labels, (4, 1))
-    b = uncertainty.bootstrap_interval(lambda p, _: metrics.consistency(p), same, over="examples",
-                                       n_resamples=200)
+    b = uncertainty.example_interval(lambda p, _: metrics.all_agree(p), same, n_resamples=200)
     assert (b["low"], b["value"], b["high"]) == (1.0, 1.0, 1.0)
-    m = uncertainty.mean_interval([1.0, 2.0, 3.0, 4.0, 5.0], n_resamples=500)
-    assert 1 <= m["low"] < 3 < m["high"] <= 5 and m["value"] == 3
-    with pytest.raises(ValueError, match="over="):
-        uncertainty.bootstrap_interval(stat, preds, labels, over="tasks")
+    # agreement is no longer bounded below by its point estimate (the seed bootstrap's flaw)
+    agree = uncertainty.example_interval(lambda p, _: metrics.pairwise_agreement(p), preds, n_resamples=300)
+    assert agree["low"] < agree["value"] < agree["high"]
+    groups = np.repeat(np.arange(40), 5)
+    clustered = uncertainty.example_interval(lambda p, _: metrics.pairwise_agreement(p), preds,
+                                             groups=groups, n_resamples=300)
+    assert clustered["value"] == agree["value"] and clustered["low"] < clustered["value"] < clustered["high"]
+    with pytest.raises(ValueError, match="groups must have shape"):
+        uncertainty.example_interval(stat, preds, labels, groups=groups[:-1])
 
 
-def test_ensembles_buy_back_stability_in_a_planted_case():
-    # four seeds, each wrong (class 1) on its own example; a 2-vote tie goes to class 0 = right
-    preds = np.zeros((4, 4), dtype=int)
-    preds[np.arange(4), np.arange(4)] = 1
-    curve = ensembles.ensemble_curve(preds, np.zeros(4, dtype=int), splits=5)
-    assert curve[1] == pytest.approx({"accuracy": 0.75, "accuracy_std": 0.0, "consistency": 0.0,
-                                      "pairwise_agreement": 0.5, "n_ensembles": 4})
-    assert curve[2]["accuracy"] == 1.0 and curve[2]["consistency"] == 1.0
-    assert sorted(curve) == [1, 2]
+def test_example_resamples_keep_groups_whole_and_are_seeded():
+    groups = np.array([7, 7, 8, 9, 9, 9])
+    resamples = uncertainty.example_resamples(6, groups=groups, n_resamples=50, seed=3)
+    members = {7: [0, 1], 8: [2], 9: [3, 4, 5]}
+    for index in resamples:
+        ids = uncertainty._copy_ids(np.unique(groups, return_inverse=True)[1], index)
+        blocks = [index[ids == i].tolist() for i in np.unique(ids)]
+        assert len(blocks) == 3 and all(block == members[groups[block[0]]] for block in blocks)
+    again = uncertainty.example_resamples(6, groups=groups, n_resamples=50, seed=3)
+    assert all(np.array_equal(x, y) for x, y in zip(resamples, again))
+    assert uncertainty.example_resamples(6, n_resamples=2, seed=np.random.default_rng(3))[0].shape == (6,)
+    with pytest.raises(ValueError, match="at least 2"):
+        uncertainty.example_resamples(3, groups=[1, 1, 1])
 
 
-def test_permutation_test_is_exact_for_small_samples():
-    # relabellings of {1,2,3,4} into two pairs give mean differences -2,-1,0,0,1,2: |d| >= 2 in 2 of 6
-    assert compare.permutation_p_value([1, 2], [3, 4]) == pytest.approx(1 / 3)
-    low, high = compare.difference_interval([0.80, 0.81, 0.82], [0.70, 0.71, 0.72], n_resamples=2000)
-    assert low <= 0.10 <= high
+def test_resampled_scores_count_each_drawn_group_copy():
+    # exact match over questions 0 (right) and 1 (wrong); a resample drawing question 0 twice: EM 1.0
+    labels, preds, groups = np.array([1, 0, 1, 1]), np.array([[1, 0, 0, 1]]), np.array([0, 0, 1, 1])
+    scores = uncertainty.resampled_scores(metrics.exact_match, labels, preds, [np.array([0, 1, 0, 1])],
+                                          groups=groups)
+    assert scores.tolist() == [[0.5], [1.0]]
+    acc = uncertainty.resampled_scores(metrics.accuracy, labels, np.vstack([preds, labels]),
+                                       [np.array([2, 2, 3, 3])])
+    assert acc.tolist() == [[0.75, 1.0], [0.5, 1.0]]
+
+
+def test_seed_example_interval_by_hand():
+    from scipy.stats import t
+
+    # additive scores y = 0.8 + alpha_s + beta_b, no interaction; beta_0 = 0 on all examples
+    alpha = np.array([-0.02, -0.01, 0.0, 0.01, 0.02])
+    beta = np.r_[0.0, np.tile([-0.01, 0.01], 50)]
+    ci = uncertainty.seed_example_interval(0.8 + alpha[None, :] + beta[:, None])
+    seed, example = np.var(alpha, ddof=1) / 5, np.var(beta[1:], ddof=1)
+    assert ci["value"] == pytest.approx(0.8)
+    assert ci["seed_variance"] == pytest.approx(seed) and ci["example_variance"] == pytest.approx(example)
+    assert ci["interaction_variance"] == pytest.approx(0.0, abs=1e-15)
+    assert ci["se"] == pytest.approx(np.sqrt(seed + example))
+    df = (seed + example) ** 2 / (seed ** 2 / 4)
+    half = t.ppf(0.975, df) * ci["se"]
+    assert ci["df"] == pytest.approx(df) and (ci["low"], ci["high"]) == pytest.approx((0.8 - half, 0.8 + half))
+    flat = uncertainty.seed_example_interval(np.full((4, 3), 0.7))  # nothing varies: the point
+    assert (flat["low"], flat["high"], flat["df"]) == (pytest.approx(0.7), pytest.approx(0.7), float("inf"))
+    undefined = np.full((4, 3), 0.7)
+    undefined[0, 1], undefined[2, 0] = np.nan, np.nan  # a seed undefined on all examples: NaN
+    assert np.isnan(uncertainty.seed_example_interval(undefined)["low"])
+    undefined[0, 1] = 0.7  # undefined on one resample only: that resample is left out
+    assert uncertainty.seed_example_interval(undefined)["n_resamples"] == 2
+    with pytest.raises(ValueError, match=r"shaped \(1 \+ B, n_seeds\)"):
+        uncertainty.seed_example_interval(np.ones((5, 1)))
+
+
+def test_std_interval_is_the_chi_square_interval():
+    # s = sqrt(2.5); chi2(4) quantiles 0.484419 (2.5 %) and 11.143287 (97.5 %)
+    ci = uncertainty.std_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    s = np.sqrt(2.5)
+    assert ci["value"] == pytest.approx(s)
+    assert ci["low"] == pytest.approx(s * np.sqrt(4 / 11.143287), rel=1e-6)
+    assert ci["high"] == pytest.approx(s * np.sqrt(4 / 0.484419), rel=1e-6)
     with pytest.raises(ValueError, match="at least 2 finite"):
-        compare.compare([0.5], [0.4, 0.6])
+        uncertainty.std_interval([0.5])
 
 
-def test_aso_sees_a_clearly_better_configuration():
+def _resampled(per_seed: np.ndarray, rng: np.random.Generator, b: int = 200) -> np.ndarray:
+    """A (1 + b, N) score matrix: per-seed scores plus a small example effect shared by the seeds."""
+    return per_seed[None, :] + np.r_[0.0, 0.005 * rng.standard_normal(b)][:, None]
+
+
+def test_paired_difference_by_hand():
+    # B = A - 0.1 for every seed and resample: the paired difference is exactly 0.1 with se 0
+    rng = np.random.default_rng(4)
+    a = _resampled(np.array([0.80, 0.82, 0.78, 0.81]), rng)
+    paired = compare.compare(a, a - 0.1, paired=True, aso=False)
+    assert paired["difference"] == pytest.approx(0.1) and paired["se"] == pytest.approx(0.0, abs=1e-12)
+    assert paired["p_value"] == 0.0 and paired["paired"] is True
+    unpaired = compare.compare(a, a - 0.1, paired=False, aso=False)
+    assert unpaired["seed_variance"] == pytest.approx(2 * np.var(a[0], ddof=1) / 4)
+    assert unpaired["example_variance"] == pytest.approx(0.0, abs=1e-12)  # shared examples cancel
+    assert unpaired["difference_low"] < 0.1 < unpaired["difference_high"] and unpaired["se"] > 0.01
+    with pytest.raises(ValueError, match="same seeds"):
+        compare.compare(a, a[:, :3], paired=True, aso=False)
+    with pytest.raises(ValueError, match="same resamples"):
+        compare.compare(a, a[:-1], paired=False, aso=False)
+    with pytest.raises(ValueError, match=">= 2 seeds"):
+        compare.compare(a[:, :1], a, paired=False, aso=False)
+
+
+def test_pairing_lines_up_shared_seeds_only():
+    order_a, order_b = compare.pairing([3, 1, 2], [1, 2, 3])
+    assert np.array_equal(np.array([3, 1, 2])[order_a], np.array([1, 2, 3])[order_b])
+    assert compare.pairing([1, 2, 3], [1, 2, 4]) is None and compare.pairing([1, 2], [1, 2, 3]) is None
+
+
+def test_aso_sees_a_clearly_better_configuration_and_leaves_numpy_alone():
     rng = np.random.default_rng(0)
-    b = 0.70 + 0.01 * rng.standard_normal(8)
+    b = _resampled(0.70 + 0.01 * rng.standard_normal(8), rng)
     a = b + 0.05
-    result = compare.compare(a, b)
-    assert result["difference"] == pytest.approx(0.05)
-    assert result["aso_a_better"] < 0.2 < 0.8 < result["aso_b_better"]
-    assert result["permutation_p"] < 0.01
+    np.random.seed(123)
+    state = np.random.get_state()[1].copy()
+    result = compare.compare(a, b, paired=True, aso_iterations=200, seed=1)
+    assert np.array_equal(np.random.get_state()[1], state)  # deepsig reseeds NumPy; compare restores it
+    assert result["difference"] == pytest.approx(0.05) and result["p_value"] < 0.01
+    assert result["aso_a_better"] < compare.ASO_THRESHOLD < 0.8 < result["aso_b_better"]
+    # Bonferroni over more comparisons: a higher confidence, a larger (more cautious) epsilon_min
+    close = 0.70 + 0.01 * rng.standard_normal(5)
+    one = compare.aso_violation(close + 0.004, close, num_bootstrap_iterations=200, seed=1)
+    four = compare.aso_violation(close + 0.004, close, num_comparisons=4, num_bootstrap_iterations=200, seed=1)
+    assert 0 < one < four
+    with pytest.raises(ValueError, match="at least 2 finite"):
+        compare.aso_violation([0.5], [0.4, 0.6])
 
 
-def test_consistency_curve_intervals_hold_the_exact_expected_value(random_runs):
+def test_all_agree_curve_intervals_hold_the_exact_expected_value(random_runs):
     preds, labels = random_runs
-    curve = uncertainty.consistency_curve_intervals(preds, labels, seed=1)
-    exact = metrics.consistency_curve(preds, labels)
+    curve = uncertainty.all_agree_curve_intervals(preds, labels, seed=1)
+    exact = metrics.all_agree_curve(preds, labels)
     assert sorted(curve) == list(range(2, preds.shape[0] + 1))
     for k, point in curve.items():
-        assert point["consistency"] == pytest.approx(exact[k]["consistency"])
-        assert point["consistency_low"] < point["consistency"] < point["consistency_high"]
-        assert point["correct_consistency_low"] <= point["correct_consistency"] <= point["correct_consistency_high"]
+        assert point["all_agree"] == pytest.approx(exact[k]["all_agree"])
+        assert point["all_agree_low"] < point["all_agree"] < point["all_agree_high"]
+        assert point["all_correct_low"] <= point["all_correct"] <= point["all_correct_high"]
     # four times the examples (same pattern): the interval of the expected value narrows ~2x
-    wide = curve[2]["consistency_high"] - curve[2]["consistency_low"]
-    tiled = uncertainty.consistency_curve_intervals(np.tile(preds, 4), seed=1)[2]
-    assert tiled["consistency"] == pytest.approx(curve[2]["consistency"])
-    assert 0.35 < (tiled["consistency_high"] - tiled["consistency_low"]) / wide < 0.65
-    assert uncertainty.consistency_curve_intervals(np.zeros((3, 5), int))[3] == {
-        "consistency": 1.0, "consistency_low": 1.0, "consistency_high": 1.0}
+    wide = curve[2]["all_agree_high"] - curve[2]["all_agree_low"]
+    tiled = uncertainty.all_agree_curve_intervals(np.tile(preds, 4), seed=1)[2]
+    assert tiled["all_agree"] == pytest.approx(curve[2]["all_agree"])
+    assert 0.35 < (tiled["all_agree_high"] - tiled["all_agree_low"]) / wide < 0.65
+    assert uncertainty.all_agree_curve_intervals(np.zeros((3, 5), int))[3] == {
+        "all_agree": 1.0, "all_agree_low": 1.0, "all_agree_high": 1.0}
+    # whole groups resampled: same expected value, an interval of its own
+    grouped = uncertainty.all_agree_curve_intervals(preds, groups=np.repeat(np.arange(20), 10), seed=1)[2]
+    assert grouped["all_agree"] == pytest.approx(curve[2]["all_agree"])
+    assert grouped["all_agree_low"] < grouped["all_agree"] < grouped["all_agree_high"]
