@@ -100,7 +100,7 @@ def test_smoke_study_end_to_end_through_papermill(tmp_path, data_dir, capsys):
     assert main(["report", "--study", "smoke", "--compare-study", "smoke", "--results-dir", str(results),
                  "--output-dir", str(out)]) == 0
     comparison = (out / "paper" / "tables" / "comparison.md").read_text()
-    assert "glue-rte" in comparison and "no clear winner" in comparison and "Verdict" in comparison
+    assert "glue-rte" in comparison and "no evidence of a difference with 3 seeds per side" in comparison and "Verdict" in comparison
     paper = json.loads((study / "paper.ipynb").read_text())
     text = "".join("".join(o.get("text", "")) for c in paper["cells"] for o in c.get("outputs", []))
     assert "glue-rte: same configuration" in text
