@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from . import agreement, compare, data, ensembles, metrics, uncertainty
-from .report import (by_evaluation, class_probabilities, evaluation_label, example_groups, format_interval, micro_table, points,
-                     prediction_matrix, seed_scores)
+from .report import (by_evaluation, class_probabilities, coefficient, evaluation_label, example_groups,
+                     format_interval, micro_table, points, prediction_matrix, seed_scores)
 from .runs import Run
 from .tasks import get_task
 
@@ -75,8 +75,7 @@ def score_intervals(runs: Sequence[Run], *, n_resamples: int = 1000, seed: int =
         values = np.array([r.record["metrics"][name] for r in group], dtype=float)
         if len(values) < 2 or not np.all(np.isfinite(values)):
             continue
-        preds, _, _ = prediction_matrix(group)
-        resamples = uncertainty.example_resamples(preds.shape[1], groups=example_groups(group),
+        resamples = uncertainty.example_resamples(len(group[0].predictions), groups=example_groups(group),
                                                   n_resamples=n_resamples, seed=seed)
         scores = resampled_lead_scores(group, task_key, split, resamples)
         mean = uncertainty.seed_example_interval(scores) if scores is not None else \
@@ -295,8 +294,7 @@ def comparison_table(runs_a: Sequence[Run], runs_b: Sequence[Run], *, n_resample
         pairs.append((key, group_a, group_b))
     rows = []
     for (task_key, model, split), group_a, group_b in pairs:
-        preds, _, _ = prediction_matrix(group_a)
-        resamples = uncertainty.example_resamples(preds.shape[1], groups=example_groups(group_a),
+        resamples = uncertainty.example_resamples(len(group_a[0].predictions), groups=example_groups(group_a),
                                                   n_resamples=n_resamples, seed=seed)
         a = resampled_lead_scores(group_a, task_key, split, resamples)
         b = resampled_lead_scores(group_b, task_key, split, resamples)
@@ -329,7 +327,7 @@ def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
         "A": table["mean_a"].map(points), "B": table["mean_b"].map(points),
         "A - B (95 CI)": [format_interval(*r) for r in table[["difference", "difference_low", "difference_high"]].to_numpy()],
         "p": table["p_value"].map(p_text), "Holm p": table["holm_p"].map(p_text),
-        "ASO A>B": table["aso_a_better"].map(_num), "ASO B>A": table["aso_b_better"].map(_num),
+        "ASO A>B": table["aso_a_better"].map(coefficient), "ASO B>A": table["aso_b_better"].map(coefficient),
         "CON A/B": [f"{points(a)}/{points(b)}" for a, b in zip(table["con_a"], table["con_b"])],
         "Verdict": table["verdict"]})
 
@@ -343,11 +341,6 @@ def summarise(runs: Sequence[Run], data_dir: str | None = None) -> dict[str, pd.
             "examples": examples, "instability": instability_relations(examples) if len(examples) else examples,
             "unstable": most_unstable(examples) if len(examples) else examples,
             "ensembles": ensemble_table(runs), "decomposition": decomposition_table(runs)}
-
-
-def _num(x: float) -> str:
-    """A coefficient (kappa, correlation) with two decimals; undefined as an en dash."""
-    return "–" if not np.isfinite(x) else f"{x:.2f}"
 
 
 def build_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -367,17 +360,17 @@ def build_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     a = beyond["agreement"]
     if len(a):
         tables["agreement"] = pd.DataFrame({
-            "Task": a["task"], "Model": a["model"], "Fleiss kappa": a["fleiss_kappa"].map(_num),
-            "Cohen kappa (mean)": a["mean_cohen_kappa"].map(_num), "Churn (mean)": a["mean_churn"].map(points),
+            "Task": a["task"], "Model": a["model"], "Fleiss kappa": a["fleiss_kappa"].map(coefficient),
+            "Cohen kappa (mean)": a["mean_cohen_kappa"].map(coefficient), "Churn (mean)": a["mean_churn"].map(points),
             "Churn (max)": a["max_churn"].map(points), "Accuracy diff. (mean)": a["mean_accuracy_diff"].map(points),
-            "Spearman churn vs diff.": a["churn_vs_accuracy_diff_spearman"].map(_num)})
+            "Spearman churn vs diff.": a["churn_vs_accuracy_diff_spearman"].map(coefficient)})
     i = beyond["instability"]
     if len(i):
         tables["instability"] = pd.DataFrame({
             "Task": i["task"], "Model": i["model"], "Examples": i["n_examples"],
             "Mean flip rate": i["mean_flip_rate"].map(points), "Ever flipped": i["share_ever_flipped"].map(points),
-            "Spearman flip vs confidence": i["flip_vs_confidence"].map(_num),
-            "Spearman flip vs length": i["flip_vs_length"].map(_num)})
+            "Spearman flip vs confidence": i["flip_vs_confidence"].map(coefficient),
+            "Spearman flip vs length": i["flip_vs_length"].map(coefficient)})
     if len(beyond["decomposition"]):
         tables["decomposition"] = format_decomposition(beyond["decomposition"])
     e = beyond["ensembles"]

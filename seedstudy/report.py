@@ -238,6 +238,16 @@ def points(x: float, digits: int = 1) -> str:
     return "–" if not np.isfinite(x) else f"{100 * x:.{digits}f}"
 
 
+def squared_points(x: float) -> str:
+    """A variance in points squared (x1e4), two decimals; undefined values print as an en dash."""
+    return "–" if not np.isfinite(x) else f"{1e4 * x:.2f}"
+
+
+def coefficient(x: float) -> str:
+    """A coefficient (kappa, correlation) with two decimals; undefined as an en dash."""
+    return "–" if not np.isfinite(x) else f"{x:.2f}"
+
+
 def format_interval(value: float, low: float, high: float) -> str:
     """``value [low, high]`` in points."""
     return f"{points(value)} [{points(low)}, {points(high)}]"
@@ -250,7 +260,7 @@ def format_variance(table: pd.DataFrame) -> pd.DataFrame:
         "Metric": [m + (" (lead)" if lead else "") for m, lead in zip(table["metric"], table["lead"])],
         "Seeds": table["n"],
         "Mean ± std": [f"{points(m)} ± {points(s)}" for m, s in zip(table["mean"], table["std"])],
-        "Var": ["–" if not np.isfinite(v) else f"{1e4 * v:.2f}" for v in table["var"]],
+        "Var": table["var"].map(squared_points),
         "Min": table["min"].map(points), "Max": table["max"].map(points),
         "Range": table["range"].map(points), "Majority": table["baseline"].map(points),
         "Failed": [f"{f}/{n}" for f, n in zip(table["n_failed"], table["n"])],
@@ -263,7 +273,7 @@ def format_paper(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Task": table["task"], "Model": table["model"], "Metric": table["metric"],
         "Seeds": table["n_seeds"], "Mean": table["mean"].map(points),
-        "VAR": ["–" if not np.isfinite(v) else f"{1e4 * v:.2f}" for v in table["var"]],
+        "VAR": table["var"].map(squared_points),
         "Std": table["std"].map(points), "CON": table["con"].map(points),
         "ACC-CON": table["acc_con"].map(points), "CON-PEAR": table["con_pear"].map(points),
         "Train": table["n_train"].map(lambda n: "–" if not np.isfinite(n) else f"{n:,.0f}"),
@@ -312,14 +322,11 @@ def format_lucky_seed(table: pd.DataFrame) -> pd.DataFrame:
 
 def format_size(table: pd.DataFrame) -> pd.DataFrame:
     """The stability-vs-size correlations, formatted."""
-    def num(x: float) -> str:
-        return "–" if not np.isfinite(x) else f"{x:.2f}"
-
     return pd.DataFrame({
         "Model": table["model"], "Statistic": table["statistic"], "Tasks": table["n_tasks"],
-        "Pearson r (log size) [95 % CI]": [f"{num(r)} [{num(lo)}, {num(hi)}]" for r, lo, hi in
+        "Pearson r (log size) [95 % CI]": [f"{coefficient(r)} [{coefficient(lo)}, {coefficient(hi)}]" for r, lo, hi in
                                            table[["pearson", "pearson_low", "pearson_high"]].to_numpy()],
-        "Spearman rho": table["spearman"].map(num),
+        "Spearman rho": table["spearman"].map(coefficient),
         "p (exact permutation)": table["spearman_p"].map(lambda p: "–" if not np.isfinite(p) else f"{p:.3f}")})
 
 
