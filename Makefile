@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make reproduce   set up, then run the default study (seedstudy reproduce) -> figures/, paper/tables/
+#   make reproduce   set up, print seedstudy doctor, run the default study (preset quick) -> results/report/
 #   make test        set up, then run the tests (pytest + nbval)
 # Set-up creates $(VENV) with torch==2.13.0 installed first (a bare `torch` would pull a CUDA
 # build) and everything else pinned by requirements-lock.txt.
@@ -25,10 +25,11 @@ test: setup
 	$(BIN)/python -m pytest
 
 reproduce: setup
-	$(BIN)/seedstudy reproduce --preset cpu
+	$(BIN)/seedstudy doctor
+	$(BIN)/seedstudy reproduce --output-dir results/report
 
 report: setup
-	$(BIN)/seedstudy report --study cpu
+	$(BIN)/seedstudy report --output-dir results/report
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

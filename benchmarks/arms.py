@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from seedstudy import models, perf
+from seedstudy import models, numerics, perf
 from seedstudy.tasks import get_task
 from seedstudy.train import TrainConfig, make_optimizer, pick_device, training_step
 
@@ -46,7 +46,7 @@ ARMS = {
 
 
 def time_arm(arm: Arm, device: torch.device, steps: int, warmup: int, peak: float,
-             gradient_checkpointing: bool) -> dict:
+             gradient_checkpointing: bool, precision: str) -> dict:
     """Build the arm's model with a seeded random init and time ``steps`` training steps."""
     task = get_task("glue-rte")
     spec = models.resolve_model(arm.model)
@@ -59,7 +59,7 @@ def time_arm(arm: Arm, device: torch.device, steps: int, warmup: int, peak: floa
         inner = model.get_base_model() if hasattr(model, "get_base_model") else model
         inner.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     config = TrainConfig(task=task.key, model=arm.model, batch_size=arm.batch_size,
-                         max_length=arm.length, learning_rate=1e-5, precision="bf16",
+                         max_length=arm.length, learning_rate=1e-5, precision=precision,
                          lora_rank=arm.lora_rank)
     optimizer, scheduler = make_optimizer(model, config, warmup + steps)
     generator = torch.Generator().manual_seed(0)
@@ -99,14 +99,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="timed steps per arm (median reported)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     parser.add_argument("--gradient-checkpointing", action="store_true")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                        help="auto: what this hardware runs natively (see seedstudy doctor)")
     args = parser.parse_args()
     device = pick_device()
+    precision, hardware = numerics.announce(args.precision, device)
+    print(hardware)
     peak_bf16 = perf.matmul_peak(torch.bfloat16, device, size=8192 if device.type == "cuda" else 2048)
     peak_fp32 = perf.matmul_peak(torch.float32, device, size=8192 if device.type == "cuda" else 2048)
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     print(f"device: {name}; matmul peak bf16 {peak_bf16 / 1e12:.1f} TFLOP/s, fp32 "
           f"{peak_fp32 / 1e12:.1f} TFLOP/s (TF32 {'on' if torch.backends.cuda.matmul.allow_tf32 else 'off'})")
-    results = [time_arm(arm, device, args.steps, args.warmup, peak_bf16, args.gradient_checkpointing)
+    results = [time_arm(arm, device, args.steps, args.warmup, peak_bf16, args.gradient_checkpointing, precision)
                for arm in ARMS[args.scale]]
     print(f"{'arm':26} {'batch x len':>11} {'trainable':>12} {'step s':>8} {'ex/s':>8} "
           f"{'peak GiB':>9} {'TFLOP/s':>8} {'MFU':>6}")

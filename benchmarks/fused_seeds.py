@@ -26,7 +26,7 @@ import time
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from seedstudy import models
+from seedstudy import models, numerics
 from seedstudy.tasks import get_task
 from seedstudy.perf import sync
 from seedstudy.train import configure_threads, pick_device
@@ -112,13 +112,16 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--length", type=int, default=64)
-    parser.add_argument("--precision", default="bf16", choices=("fp32", "bf16"))
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                        help="auto: what this hardware runs natively (see seedstudy doctor)")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--attention", default="sdpa", choices=("sdpa", "eager"),
                         help="attention kernel of both ways (SDPA has no vmap batching rule on CPU)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    print(f"device: {DEVICE}, threads: {configure_threads()}")
+    configure_threads()
+    args.precision, hardware = numerics.announce(args.precision, DEVICE)
+    print(hardware)
 
     check = build_replicas(args.model, args.replicas, False, args.attention)
     vocab = check[0].config.vocab_size

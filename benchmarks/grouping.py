@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from seedstudy import data, scoring
+from seedstudy import data, numerics, scoring
 from seedstudy.models import load_tokenizer, resolve_model
 from seedstudy.presets import get_preset
 from seedstudy.tasks import get_task
@@ -54,7 +54,8 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=runnable)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
     args = parser.parse_args()
-    print(f"threads {torch.get_num_threads()}, megabatch {MEGABATCH} batches, pid {os.getpid()}")
+    print(numerics.announce(preset.configs[0].precision)[1])
+    print(f"megabatch {MEGABATCH} batches, pid {os.getpid()}")
     fine_tune(replace(preset.config_for("superglue-cb"), max_train_examples=32, epochs=1), seed=0)  # warm-up
     totals = {False: 0.0, True: 0.0}
     print(f"{'task':20s} {'seed':>4s} {'plain s':>8s} {'grouped s':>9s} {'ratio':>6s} "

@@ -72,6 +72,8 @@ def main() -> None:
         source = f"measured on {measured['device']}: MFU {mfu}, peak {peak / 1e12:.0f} TFLOP/s"
     cache: dict[tuple, tuple[float, float]] = {}
     total_hours = {"roberta-large": 0.0, "llama-3.2-3b": 0.0}
+    print(f"hardware: none measured here (an analytic GPU estimate, {source}); precision bf16 "
+          "(what auto picks on GPUs with bf16)")
     print(f"{'task':18} {'model':13} {'len':>4} {'epochs':>6} {'GPU-h':>8}")
     for config in preset.configs:
         key = (config.model, config.lora_rank, config.max_length)

@@ -16,7 +16,7 @@ import os
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from seedstudy import data, models
+from seedstudy import data, models, numerics
 from seedstudy.tasks import get_task
 from seedstudy.train import TrainConfig, _to, collate, encode, make_optimizer, training_step
 
@@ -33,11 +33,14 @@ def main() -> None:
     parser.add_argument("--task", default="glue-sst2")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--length", type=int, default=64)
-    parser.add_argument("--precision", default="bf16")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                        help="auto: what this hardware runs natively (see seedstudy doctor)")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--rows", type=int, default=15)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    precision, hardware = numerics.announce(args.precision)
+    print(hardware)
     task = get_task(args.task)
     spec = models.resolve_model(args.model)
     tokenizer = models.load_tokenizer(spec)
@@ -45,7 +48,7 @@ def main() -> None:
     features = encode(tokenizer, task, frame, args.length)
     labels = frame["label"].to_numpy()
     config = TrainConfig(task=task.key, model=args.model, batch_size=args.batch_size,
-                         max_length=args.length, precision=args.precision, learning_rate=1e-4)
+                         max_length=args.length, precision=precision, learning_rate=1e-4)
     torch.manual_seed(0)
     model = models.build_model(spec, task, tokenizer)
     optimizer, scheduler = make_optimizer(model, config, args.steps + 3)

@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from seedstudy import data, metrics, models, perf
+from seedstudy import data, metrics, models, numerics, perf
 from seedstudy.tasks import get_task
 from seedstudy.train import TrainConfig, encode, fine_tune
 
@@ -111,9 +111,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--group-by-length", action="store_true",
                         help="seedstudy side: batches grouped by length (off in the default study)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                        help="auto: what this hardware runs natively (see seedstudy doctor)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     device = torch.device("cpu")
+    precision, hardware = numerics.announce(args.precision, device)
+    print(hardware)
     peak = perf.matmul_peak(torch.bfloat16, device)
     fp32 = perf.matmul_peak(torch.float32, device)
     print(f"cpu, {torch.get_num_threads()} threads: matmul peak bf16 {peak / 1e9:.0f} GFLOP/s, "
@@ -123,7 +127,7 @@ def main() -> None:
         config = TrainConfig(task=key, model=args.model, epochs=args.epochs,
                              learning_rate=args.learning_rate, batch_size=args.batch_size,
                              max_length=128, max_train_examples=args.max_train,
-                             max_eval_examples=args.max_eval, precision="bf16",
+                             max_eval_examples=args.max_eval, precision=precision,
                              group_by_length=args.group_by_length)
         print(f"{key}: {args.max_train} training examples, {args.epochs:g} epoch(s), seeds {args.seeds}")
         recipe = [trainer_run(config, seed) for seed in args.seeds]

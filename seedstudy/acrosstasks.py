@@ -4,9 +4,9 @@ Pure functions, arrays in and numbers out, for the reference study's two figures
 - ``lucky_seed_test``: with the same seeds run on several tasks, does some seed do better on
   all of them? Friedman's test over the within-task ranks of the seeds (tasks are blocks, seeds
   are treatments) and Kendall's W, its effect size (0: no common order, 1: every task ranks the
-  seeds alike). Its p-value is exact by Monte Carlo permutation of the ranks within each task
-  (no chi-square approximation, which is poor with a handful of tasks), beside SciPy's
-  asymptotic one;
+  seeds alike). Its p-value comes from a Monte Carlo permutation test (ranks shuffled within
+  each task; an estimate of the exact permutation p, no chi-square approximation, which is poor
+  with a handful of tasks), beside SciPy's asymptotic one;
 - ``size_correlation``: the correlation across tasks of a stability statistic (VAR, CON,
   ACC-CON) with the log training-set size, Pearson with a Fisher-z interval (assumes the pairs
   are bivariate normal) and Spearman with an exact permutation p-value (no assumption).

@@ -383,7 +383,82 @@ def build_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def numerics_label(run: Run) -> str:
+    """A run's numerics in a few words, e.g. ``bf16, AVX512 + AMX, 2 threads``."""
+    from .numerics import of_run
+
+    used = of_run(run.record)
+    where = used.get("cpu_class") if used.get("device", "cpu") == "cpu" else used.get("device")
+    threads = f", {used['threads']} threads" if used.get("threads") and used.get("device", "cpu") == "cpu" else ""
+    return f"{used['precision']}, {where or used.get('device', 'cpu')}{threads}"
+
+
+def noise_floor_table(runs_a: Sequence[Run], runs_b: Sequence[Run], *, n_resamples: int = 1000,
+                      seed: int = 0) -> pd.DataFrame:
+    """Per evaluation both studies ran with >= 2 of the same seeds: how far the same seed under
+    the other study's numerics lands (``noisefloor.noise_floor``) next to how far two seeds land,
+    and the lead metric's mean |A - B| over those seeds next to its std over seeds."""
+    from . import noisefloor
+    from .seeds import of_record
+
+    other = by_evaluation(runs_b)
+    rows = []
+    for (task_key, model, split), group_a in by_evaluation(runs_a).items():
+        twins = {of_record(r.record).label: r for r in other.get((task_key, model, split), [])}
+        pairs = [(r, twins[of_record(r.record).label]) for r in group_a if of_record(r.record).label in twins]
+        if len(pairs) < 2:
+            continue
+        a_runs, b_runs = [a for a, _ in pairs], [b for _, b in pairs]
+        prediction_matrix([*a_runs, *b_runs])  # one evaluation set: raises when the examples differ
+        (pa, labels, _), (pb, _, _) = prediction_matrix(a_runs), prediction_matrix(b_runs)
+        regression = get_task(task_key).evaluation_task(split).consistency_tolerance is not None
+        groups = example_groups(a_runs)
+        floor = noisefloor.noise_floor(pa, pb, regression=regression, groups=groups,
+                                       n_resamples=n_resamples, seed=seed)
+        name, score, grouped = lead_scorer(task_key, split)
+        row = {"task": evaluation_label(task_key, split), "model": model, "seeds": len(pairs),
+               "numerics_a": numerics_label(a_runs[0]), "numerics_b": numerics_label(b_runs[0]),
+               "measure": "CON-PEAR" if regression else "CON", **floor, "metric": name,
+               "verdict": noisefloor.verdict(floor["ratio"], floor["ratio_high"])}
+        if score is not None:
+            extra = (groups,) if grouped else ()
+            sa = np.array([score(labels, p, *extra) for p in pa])
+            sb = np.array([score(labels, p, *extra) for p in pb])
+            row.update(metric_abs_difference=float(np.mean(np.abs(sa - sb))),
+                       metric_seed_std=float((np.std(sa, ddof=1) + np.std(sb, ddof=1)) / 2))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_noise_floor(table: pd.DataFrame) -> pd.DataFrame:
+    """Human-readable noise-floor table: agreements in points (CON-PEAR as r), the ratio, the verdict."""
+    def agreement(value: float, measure: str) -> str:
+        return coefficient(value) if measure == "CON-PEAR" else points(value)
+
+    return pd.DataFrame({
+        "Task": table["task"], "Model": table["model"], "Seeds": table["seeds"],
+        "A numerics": table["numerics_a"], "B numerics": table["numerics_b"], "Measure": table["measure"],
+        "Same seed, A vs B [min-max]": [f"{agreement(v, m)} [{agreement(lo, m)}-{agreement(hi, m)}]" for v, lo, hi, m in
+                                        table[["con_same_seed", "con_same_seed_min", "con_same_seed_max",
+                                               "measure"]].to_numpy()],
+        "Different seeds": [agreement(v, m) for v, m in table[["con_seed", "measure"]].to_numpy()],
+        "Ratio (95 CI)": [f"{r:.2f} [{lo:.2f}, {hi:.2f}]" for r, lo, hi in
+                          table[["ratio", "ratio_low", "ratio_high"]].to_numpy()],
+        "Lead metric": table["metric"],
+        "Mean abs diff": table.get("metric_abs_difference", pd.Series(np.nan, index=table.index)).map(points),
+        "Seed std": table.get("metric_seed_std", pd.Series(np.nan, index=table.index)).map(points),
+        "Verdict": table["verdict"],
+    })
+
+
 CAPTIONS = {
+    "noise_floor": "The numeric noise floor: the same seeds run under two numerics (A: this study, B: the "
+                   "other; precision, CPU class, threads). Same seed: agreement of each run with its twin "
+                   "under the other numerics (mean over seeds [min-max]); different seeds: the paper's CON "
+                   "(CON-PEAR for regression) within each study, averaged. Ratio: (1 - same seed) / "
+                   "(1 - different seeds), the numerics' disagreement as a share of the seed's, with a "
+                   "bootstrap interval over examples for these seeds. Mean abs diff: the lead metric's "
+                   "mean |A - B| over the seeds, beside its std over seeds (points).",
     "comparison": "Two configurations compared across their seeds (A: this study, B: the other; Seeds: how "
                   "many each, paired when both ran the same seeds): lead metric means and their difference "
                   "with a 95% interval counting seed and test-set variance (points), its two-sided t-test "

@@ -6,7 +6,7 @@ import sys
 from dataclasses import replace
 
 from . import data
-from .presets import PRESETS, get_preset
+from .presets import DEFAULT_PRESET, PRESETS, get_preset
 from .tasks import TASKS, get_task
 
 TRAIN_FLAGS = {  # flag -> (TrainConfig field, type, help)
@@ -20,7 +20,8 @@ TRAIN_FLAGS = {  # flag -> (TrainConfig field, type, help)
     "--max-eval-examples": ("max_eval_examples", int,
                             "evaluate on a subset of this size (MultiRC: questions), drawn with --data-seed"),
     "--data-seed": ("data_seed", int, "seed of the subset draws (not the training seed)"),
-    "--precision": ("precision", str, "fp32 (exact) or bf16 (autocast, faster on CPUs with AMX)"),
+    "--precision": ("precision", str, "auto (what the hardware runs natively: see seedstudy doctor), "
+                                      "fp32 (exact; no TF32 on GPUs), bf16 or fp16 (autocast)"),
     "--adam-beta1": ("adam_beta1", float, "AdamW beta1 (default: PyTorch's 0.9)"),
     "--adam-beta2": ("adam_beta2", float, "AdamW beta2 (default: PyTorch's 0.999; fairseq RoBERTa: 0.98)"),
     "--adam-epsilon": ("adam_epsilon", float, "AdamW epsilon (default: PyTorch's 1e-8; fairseq RoBERTa: 1e-6)"),
@@ -46,6 +47,14 @@ def _seeds(p: argparse.ArgumentParser) -> None:
                         "dropout, or give each source its own as i<init>-o<order>-d<dropout>")
 
 
+def _mixing(p: argparse.ArgumentParser) -> None:
+    """The --force and --allow-mixed-numerics options."""
+    p.add_argument("--force", action="store_true", help="re-run and replace finished runs")
+    p.add_argument("--allow-mixed-numerics", action="store_true",
+                   help="let a study hold runs made under other numerics (precision, device, CPU "
+                        "class, threads); refused by default, naming what differs")
+
+
 def _executor(p: argparse.ArgumentParser) -> None:
     """Where notebook executions run."""
     p.add_argument("--executor", default="local", choices=("local", "ray"),
@@ -67,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Fine-tune one task with every seed via papermill; finished "
                          "runs are skipped unless --force. The preset gives the defaults.")
     run.add_argument("task", help=f"task key or short name: {', '.join(sorted(TASKS))}")
-    run.add_argument("--preset", default="cpu", choices=sorted(PRESETS),
-                     help="preset whose per-task settings are the defaults (default: cpu)")
+    run.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+                     help=f"preset whose per-task settings are the defaults (default: {DEFAULT_PRESET})")
     run.add_argument("--study", help="study name, the results sub-folder (default: the preset name)")
     _seeds(run)
     for flag, (_, kind, text) in TRAIN_FLAGS.items():
@@ -79,18 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="recompute activations in the backward pass to save memory (same results)")
     run.add_argument("--group-by-length", action="store_true",
                      help="batch examples of similar length (order still drawn from the seed)")
-    run.add_argument("--force", action="store_true", help="re-run and replace finished runs")
+    _mixing(run)
     _common(run)
 
     rep = sub.add_parser("reproduce", help="run every task of a preset, then the paper notebook",
                          description="Run each task of the preset (one papermill execution per "
                          "task), skip tasks whose local data is missing with a note, then build "
                          "the tables and figures.")
-    rep.add_argument("--preset", default="cpu", choices=sorted(PRESETS), help="study preset (default: cpu)")
+    rep.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+                     help=f"study preset (default: {DEFAULT_PRESET})")
     rep.add_argument("--study", help="study name (default: the preset name)")
     rep.add_argument("--tasks", nargs="+", metavar="TASK", help="only these tasks of the preset")
     _seeds(rep)
-    rep.add_argument("--force", action="store_true", help="re-run and replace finished runs")
+    _mixing(rep)
     rep.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: the project)")
     _executor(rep)
     _common(rep)
@@ -101,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "failed and skipped executions (exit 1 if any failed).")
     sweep.add_argument("spec", help=f"sweep spec file (.yaml/.yml/.toml) or preset: {', '.join(sorted(PRESETS))}")
     _executor(sweep)
-    sweep.add_argument("--force", action="store_true", help="re-run and replace finished runs")
+    _mixing(sweep)
     _common(sweep)
 
     verify = sub.add_parser("verify", help="check every run's files against its completion record",
@@ -114,17 +124,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="rebuild tables and figures from finished runs "
                             "(executes notebooks/paper.ipynb)")
-    report.add_argument("--study", default="cpu", help="study to report (default: cpu)")
+    report.add_argument("--study", default=DEFAULT_PRESET,
+                        help=f"study to report (default: {DEFAULT_PRESET}, the default study)")
     report.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: the project)")
     report.add_argument("--compare-study", default="", metavar="STUDY",
                         help="a second study (e.g. a grid variant 'lr/learning_rate=5e-05') to compare "
                              "with task by task across seeds")
+    report.add_argument("--numerics-study", default="", metavar="STUDY",
+                        help="the same seeds run under other numerics (another precision or CPU "
+                             "class): adds the numeric noise floor beside the seed spread")
     _common(report, data_dir=False)
 
     paper = sub.add_parser("paper", help="typeset paper/main.tex (tables and figures included) to main.pdf",
                            description="Run latexmk on the paper's LaTeX source; without a TeX "
                            "installation, say how to get one.")
     paper.add_argument("--paper-dir", help="folder holding main.tex (default: paper/ in the project)")
+
+    doctor = sub.add_parser("doctor", help="the machine as the study sees it: device, CPU class, "
+                            "precision auto picks and why, matmul speed, expected study time",
+                            description="Probe this machine (a few seconds): what torch reports, "
+                            "the precision 'auto' resolves to and why, fp32 and bf16 matmul "
+                            "throughput, and the expected wall time of a preset's study here.")
+    doctor.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+                        help=f"study whose wall time to estimate (default: {DEFAULT_PRESET})")
+    doctor.add_argument("--data-dir", help="local data folder (default: $SEEDSTUDY_DATA_DIR)")
 
     tasks = sub.add_parser("tasks", help="list the tasks and whether their local files are present")
     tasks.add_argument("--data-dir", help="local data folder (default: $SEEDSTUDY_DATA_DIR)")
@@ -156,7 +179,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides["group_by_length"] = True
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     out = run_task(config, args.seeds or list(preset.seeds), study=args.study or preset.name,
-                   results_dir=args.results_dir, data_dir=args.data_dir, force=args.force)
+                   results_dir=args.results_dir, data_dir=args.data_dir, force=args.force,
+                   allow_mixed_numerics=args.allow_mixed_numerics, watch=True)
     print(f"executed notebook: {out}")
     return 0
 
@@ -189,7 +213,8 @@ def _sweep(spec, args: argparse.Namespace):
 
     outcomes = run_sweep(spec, executor=args.executor, max_parallel=args.max_parallel,
                          address=args.address, results_dir=args.results_dir,
-                         data_dir=args.data_dir, force=args.force)
+                         data_dir=args.data_dir, force=args.force,
+                         allow_mixed_numerics=args.allow_mixed_numerics)
     for line in summary(outcomes):
         print(line)
     return outcomes, 1 if any(o.status == "failed" for o in outcomes) else 0
@@ -217,7 +242,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .sweep import run_report
 
     out = run_report(study=args.study, results_dir=args.results_dir, output_dir=args.output_dir,
-                     compare_study=args.compare_study)
+                     compare_study=args.compare_study, numerics_study=args.numerics_study)
     print(f"report notebook: {out}")
     return 0
 
@@ -227,6 +252,15 @@ def _cmd_paper(args: argparse.Namespace) -> int:
     from .pdf import build_pdf
 
     print(f"paper: {build_pdf(args.paper_dir)}")
+    return 0
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    """seedstudy doctor."""
+    from .doctor import diagnose
+
+    for line in diagnose(get_preset(args.preset), data.resolve_data_dir(args.data_dir)):
+        print(line, flush=True)
     return 0
 
 
@@ -250,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, dispatch, and turn expected errors into one line and exit code 2."""
     args = build_parser().parse_args(argv)
     handlers = {"run": _cmd_run, "reproduce": _cmd_reproduce, "sweep": _cmd_sweep,
-                "verify": _cmd_verify, "report": _cmd_report, "paper": _cmd_paper, "tasks": _cmd_tasks}
+                "verify": _cmd_verify, "report": _cmd_report, "paper": _cmd_paper, "tasks": _cmd_tasks,
+                "doctor": _cmd_doctor}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, PermissionError, RuntimeError) as err:

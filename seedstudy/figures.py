@@ -178,7 +178,7 @@ def flip_vs_confidence(examples: pd.DataFrame, out_dir: Path) -> list[Path]:
 
 
 def ensemble_curve(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Pairwise agreement between disjoint majority-vote ensembles against ensemble size k.
+    """Pairwise agreement between disjoint soft-vote ensembles against ensemble size k.
 
     Pairwise agreement, not consistency: the number of ensembles shrinks as k grows, and
     consistency over fewer members is higher by construction.
@@ -186,7 +186,7 @@ def ensemble_curve(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(5.2, 4.0))
     sns.lineplot(data=table.assign(agree=100 * table["pairwise_agreement"]), x="k", y="agree",
                  hue="task", style="model", marker="o", ax=ax)
-    ax.set(xlabel="seeds per ensemble (majority vote)", ylabel="pairwise agreement of ensembles (%)",
+    ax.set(xlabel="seeds per ensemble (soft vote)", ylabel="pairwise agreement of ensembles (%)",
            title="Does ensembling buy back stability?")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=7)

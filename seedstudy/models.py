@@ -167,6 +167,15 @@ def build_model(spec: ModelSpec, task: Task, tokenizer, lora: LoraSettings | Non
     return model
 
 
+def shape_model(spec: ModelSpec, task: Task, tokenizer):
+    """The model's architecture on the meta device: shapes without weights (for counting FLOPs)."""
+    import torch
+
+    config = _config(spec, task, tokenizer)
+    with torch.device("meta"):
+        return _model_class(task, config).from_config(config)
+
+
 def _config(spec: ModelSpec, task: Task, tokenizer):
     """The model config with the task's head size and the tokenizer's pad id."""
     from transformers import AutoConfig

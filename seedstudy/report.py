@@ -387,7 +387,7 @@ CAPTIONS = {
                        "percentile) over the subsets themselves, and the same for all-correct, in percent.",
     "lucky_seed": "Is there a lucky seed? The same seeds on every task: Kendall's W of the seeds' "
                   "within-task ranks of the lead metric (0: no common order, 1: all tasks agree), "
-                  "Friedman's chi-square with its asymptotic p-value and the exact-by-permutation "
+                  "Friedman's chi-square with its asymptotic p-value and a Monte Carlo permutation "
                   "p-value (ranks shuffled within tasks), and the seed with the best mean rank (of Seeds).",
     "size": "Stability against training-set size across tasks: Pearson r of each statistic with "
             "log10(training examples) and its Fisher-z 95 % interval (assumes bivariate normal pairs), "

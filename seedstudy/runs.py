@@ -23,12 +23,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import PROJECT_ROOT, data, integrity, metrics, scoring
+from . import PROJECT_ROOT, data, integrity, metrics, numerics, scoring
 from .integrity import PREDICTIONS_FILE, RUN_FILE
 from .models import model_slug
+from .progress import Heartbeat, heartbeat_path
 from .seeds import Seeds, of_record, parse_all
 from .tasks import Task, get_task
-from .train import TrainConfig, fine_tune
+from .train import TrainConfig, fine_tune, resolve_numerics
 
 RESULTS_ENV = "SEEDSTUDY_RESULTS_DIR"
 PACKAGES = ("seedstudy", "torch", "transformers", "tokenizers", "datasets", "numpy", "pandas",
@@ -41,6 +42,10 @@ LATER_SWITCHES = frozenset({"group_by_length"})
 
 class RunConflictError(RuntimeError):
     """A finished run exists with a different configuration."""
+
+
+class NumericsConflictError(RunConflictError):
+    """A study holds runs made under other numerics (precision, device, CPU class, threads)."""
 
 
 class RunWriteError(RuntimeError):
@@ -138,9 +143,12 @@ def load_run(path: Path) -> Run:
 
 def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_dir: str | os.PathLike | None = None,
                 data_dir: str | os.PathLike | None = None, force: bool = False,
-                echo: Callable[[str], None] = print) -> Run:
+                allow_mixed_numerics: bool = False, echo: Callable[[str], None] = print) -> Run:
     """Fine-tune one seed and store it, or return the finished run with the same configuration.
 
+    ``precision="auto"`` is resolved on this machine first; the run's identity is the resolved
+    configuration. A new run is refused where the study already holds runs made under other
+    numerics (precision, device, CPU class, threads) unless ``allow_mixed_numerics``.
     Holds the run's lock throughout, so a second sweep on the same results waits (and says so),
     then finds the run complete. Leftovers of an interrupted write are removed and redone.
     """
@@ -149,6 +157,7 @@ def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_d
     local = data.resolve_data_dir(data_dir)
     seeds = Seeds.parse(seed)
     target = run_dir(root, study, task, config.model, seeds.label)
+    config, numerics_now = resolve_numerics(config)
     digest = config_hash(config, local)
     ensure_writable(target.parent)
     with integrity.held(integrity.lock_path(root, target), f"run {target}", echo):
@@ -158,18 +167,51 @@ def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_d
             if done.record["config_hash"] != digest:
                 raise RunConflictError(
                     f"{target} holds a finished run with a different configuration "
-                    f"({done.record['config_hash']} != {digest}); use another study name or "
+                    f"({'; '.join(config_differences(done.record['config'], config.to_dict()))}"
+                    f"{_auto_note(numerics_now)}); use another study name or "
                     "force=True (--force) to replace it")
             done.skipped = True
             return done
+        if not allow_mixed_numerics:
+            check_numerics(root / study, numerics_now, exclude=target)
         started = time.time()
-        result = fine_tune(config, seeds, data_dir=local)
+        with Heartbeat(heartbeat_path(root, target), config.batch_size) as beat:
+            result = fine_tune(config, seeds, data_dir=local, numerics_record=numerics_now,
+                               on_step=beat.step)
         record = _record(task, config, seeds, digest, local, result.predictions, result.info)
         record["wall_seconds"] = time.time() - started
         full = integrity.full_config_sha256(config.to_dict(), seeds.to_json(),
                                             "hub" if local is None else "local")
         _write_atomic(target, record, result.predictions, full)
     return Run(record, result.predictions, target)
+
+
+def config_differences(stored: dict, current: dict) -> list[str]:
+    """``field: stored -> current`` for each configuration field that differs (absent = unset)."""
+    return [f"{k}: {stored.get(k)} -> {current.get(k)}" for k in sorted({*stored, *current})
+            if stored.get(k) != current.get(k)]
+
+
+def _auto_note(numerics_now: dict) -> str:
+    """Why ``auto`` resolved as it did, when it did (empty for an explicit precision)."""
+    if numerics_now["requested"] != "auto":
+        return ""
+    return f"; precision auto -> {numerics_now['precision']} here: {numerics_now['reason']}"
+
+
+def check_numerics(study_dir: Path, numerics_now: dict, exclude: Path | None = None) -> None:
+    """Refuse a new run where the study holds a finished run made under other numerics, naming what differs."""
+    for done in sorted(study_dir.glob(f"*/*/seed=*/{integrity.COMPLETE_FILE}")):
+        if done.parent == exclude:
+            continue
+        stored = numerics.of_run(json.loads((done.parent / RUN_FILE).read_text()))
+        differ = numerics.differences(stored, numerics_now)
+        if differ:
+            raise NumericsConflictError(
+                f"study {study_dir.name!r} holds runs made under other numerics ({done.parent}); "
+                f"this run would differ in {', '.join(differ)}{_auto_note(numerics_now)}; "
+                "the same seed under other numerics is another run: use another --study, or "
+                "--allow-mixed-numerics to mix them anyway")
 
 
 def _record(task: Task, config: TrainConfig, seeds: Seeds, digest: str, local: Path | None,
@@ -232,7 +274,8 @@ def _umask() -> int:
 
 def run_seeds(config: TrainConfig, seeds: Sequence[int], *, study: str,
               results_dir: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
-              force: bool = False, progress: bool = True) -> list[Run]:
+              force: bool = False, allow_mixed_numerics: bool = False,
+              progress: bool = True) -> list[Run]:
     """Run (or reuse) every seed of one task; a progress bar goes to stderr."""
     from tqdm import tqdm  # plain text: readable in executed notebooks and logs
 
@@ -246,7 +289,8 @@ def run_seeds(config: TrainConfig, seeds: Sequence[int], *, study: str,
     for seed in bar:
         bar.set_postfix(seed=seed)
         runs.append(execute_run(config, seed, study=study, results_dir=results_dir,
-                                data_dir=data_dir, force=force))
+                                data_dir=data_dir, force=force,
+                                allow_mixed_numerics=allow_mixed_numerics))
     return runs
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from . import PROJECT_ROOT, data, executors, integrity
+from . import PROJECT_ROOT, data, executors, integrity, progress
 from .models import model_slug, resolve_model
 from .report import SKIPPED_FILE
-from .runs import ensure_writable, resolve_results_dir, validate_seeds
+from .runs import ensure_writable, resolve_results_dir, run_dir, validate_seeds
 from .seeds import Seeds
 from .spec import SweepSpec, Unit, manifest
 from .tasks import get_task
@@ -64,11 +64,12 @@ def resolve_output_dir(output_dir: str | os.PathLike | None = None) -> Path:
 
 
 def finetune_parameters(config: TrainConfig, seeds: list[int], *, study: str, results_dir: Path,
-                        data_dir: Path | None, force: bool) -> dict:
+                        data_dir: Path | None, force: bool, allow_mixed_numerics: bool = False) -> dict:
     """The finetune notebook's papermill parameters for one task: every config field, plus where and how."""
     return {**config.to_dict(), "seeds": [Seeds.parse(s).to_json() for s in seeds], "study": study,
             "results_dir": str(results_dir),
-            "data_dir": "" if data_dir is None else str(data_dir), "force": force}
+            "data_dir": "" if data_dir is None else str(data_dir), "force": force,
+            "allow_mixed_numerics": allow_mixed_numerics}
 
 
 def _execute(source: Path, output: Path, parameters: dict) -> Path:
@@ -98,8 +99,12 @@ def _execute(source: Path, output: Path, parameters: dict) -> Path:
 
 
 def run_task(config: TrainConfig, seeds: list[int], *, study: str, results_dir: str | None = None,
-             data_dir: str | None = None, force: bool = False) -> Path:
-    """Execute ``finetune.ipynb`` for all seeds of one task; returns the executed notebook."""
+             data_dir: str | None = None, force: bool = False, allow_mixed_numerics: bool = False,
+             watch: bool = False) -> Path:
+    """Execute ``finetune.ipynb`` for all seeds of one task; returns the executed notebook.
+
+    ``watch``: show the progress of the run in flight on stderr (a sweep shows its own).
+    """
     task = get_task(config.task)
     seeds = validate_seeds(seeds)
     resolve_model(config.model)
@@ -111,24 +116,30 @@ def run_task(config: TrainConfig, seeds: list[int], *, study: str, results_dir: 
     root = ensure_writable(resolve_results_dir(results_dir))
     output = root / study / task.key / model_slug(config.model) / "finetune.ipynb"
     params = finetune_parameters(config, seeds, study=study, results_dir=root, data_dir=local,
-                                 force=force)
-    return _execute(notebook("finetune.ipynb"), output, params)
+                                 force=force, allow_mixed_numerics=allow_mixed_numerics)
+    if not watch:
+        return _execute(notebook("finetune.ipynb"), output, params)
+    folders = [run_dir(root, study, task, config.model, s.label) for s in seeds]
+    with progress.watching(progress.Watcher(root, folders)):
+        return _execute(notebook("finetune.ipynb"), output, params)
 
 
 def run_report(*, study: str, results_dir: str | None = None, output_dir: str | None = None,
-               compare_study: str = "") -> Path:
-    """Execute ``paper.ipynb`` over a study's runs (compared with ``compare_study``'s runs when
-    given); returns the executed notebook."""
+               compare_study: str = "", numerics_study: str = "") -> Path:
+    """Execute ``paper.ipynb`` over a study's runs (compared with ``compare_study``'s runs, and
+    set beside the same seeds under ``numerics_study``'s numerics, when given); returns the
+    executed notebook."""
     root = resolve_results_dir(results_dir)
-    for name in filter(None, (study, compare_study)):
+    for name in filter(None, (study, compare_study, numerics_study)):
         if not (root / name).is_dir():
             raise FileNotFoundError(f"no study {name!r} under {root}: expected runs in {root / name}")
     params = {"study": study, "results_dir": str(root), "output_dir": str(resolve_output_dir(output_dir)),
-              "compare_study": compare_study}
+              "compare_study": compare_study, "numerics_study": numerics_study}
     return _execute(notebook("paper.ipynb"), root / study / "paper.ipynb", params)
 
 
-def run_unit(unit: Unit, results_dir: str, data_dir: str | None, force: bool = False) -> TaskOutcome:
+def run_unit(unit: Unit, results_dir: str, data_dir: str | None, force: bool = False,
+             allow_mixed_numerics: bool = False) -> TaskOutcome:
     """Execute one unit's notebook under the unit's lock; a failure becomes an outcome, not a raise.
 
     The lock keeps two sweeps from executing the same notebook at once; the second waits, then
@@ -141,16 +152,19 @@ def run_unit(unit: Unit, results_dir: str, data_dir: str | None, force: bool = F
     try:
         with integrity.held(integrity.lock_path(root, output.parent), f"notebook {output}", say):
             run_task(unit.config, list(unit.seeds), study=unit.study, results_dir=results_dir,
-                     data_dir=data_dir, force=force)
+                     data_dir=data_dir, force=force, allow_mixed_numerics=allow_mixed_numerics)
     except (NotebookFailed, ValueError, FileNotFoundError, RuntimeError, OSError) as err:
         return TaskOutcome(status="failed", detail=str(err), seconds=time.perf_counter() - start, **base)
     return TaskOutcome(status="done", detail="", seconds=time.perf_counter() - start, **base)
 
 
 class Progress:
-    """Runs done/failed/remaining of a sweep, elapsed and estimated time left, one line per change.
+    """Runs done/failed/remaining of a sweep, elapsed and estimated time left, and the runs in flight.
 
-    Counts completion records on disk, so runs finished inside a notebook show as they land.
+    Counts completion records on disk, so runs finished inside a notebook show as they land; the
+    runs in flight report through their heartbeats (``seedstudy.progress``). Time left: the runs
+    still to start at the mean duration of the runs this sweep finished (before the first one
+    finishes: the projected duration of the run in flight), plus what the runs in flight have left.
     """
 
     def __init__(self, root: Path, units: list[Unit], echo) -> None:
@@ -159,40 +173,49 @@ class Progress:
         self.start = time.perf_counter()
         self.initial = self.done()
         self.last: tuple | None = None
+        self.watcher = progress.Watcher(root, [root / r for u in units for r in u.run_folders()])
 
     def done(self) -> int:
         """Runs of the sweep with a completion record."""
         return sum(integrity.is_complete(self.root / r) for u in self.units for r in u.run_folders())
 
+    def seconds_left(self, done: int, remaining: int, flying: list[dict]) -> float | None:
+        """Estimated seconds until every remaining run is done (None before anything is measured)."""
+        fresh = done - self.initial
+        if fresh:
+            per_run = (time.perf_counter() - self.start) / fresh
+        else:
+            projected = [s["updated"] - s["started"] + s["seconds_left"] for s in flying
+                         if s.get("seconds_left") is not None]
+            if not projected:
+                return None
+            per_run = sum(projected) / len(projected)
+        in_flight = sum(per_run if s.get("seconds_left") is None else s["seconds_left"] for s in flying)
+        return in_flight + per_run * max(0, remaining - len(flying))
+
     def update(self) -> None:
-        """Print the state if it changed."""
+        """Print the state if it changed; show the runs in flight."""
         done = self.done()
         failed = sum(not integrity.is_complete(self.root / r) for u in self.units
                      if u.folder in self.failed_units for r in u.run_folders())
         total = sum(len(u.seeds) for u in self.units)
         remaining = total - done - failed
+        flying = list(self.watcher.in_flight().values())
+        left = self.seconds_left(done, remaining, flying) if remaining else None
         state = (done, failed, remaining)
-        if state == self.last:
-            return
-        self.last = state
-        elapsed = time.perf_counter() - self.start
-        fresh = done - self.initial
-        left = f", ~{_clock(elapsed / fresh * remaining)} left" if fresh and remaining else ""
-        self.echo(f"[sweep] {done}/{total} runs done, {failed} failed, {remaining} remaining; "
-                  f"{_clock(elapsed)} elapsed{left}")
-
-
-def _clock(seconds: float) -> str:
-    """Seconds as ``1h02m``, ``4m05s`` or ``12s``."""
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+        if state != self.last:
+            self.last = state
+            elapsed = time.perf_counter() - self.start
+            tail = f", ~{progress.clock(left)} left" if left is not None else ""
+            self.echo(f"[sweep] {done}/{total} runs done, {failed} failed, {remaining} remaining; "
+                      f"{progress.clock(elapsed)} elapsed{tail}")
+        self.watcher.poll(left)
 
 
 def run_sweep(spec: SweepSpec, *, executor: str = "local", max_parallel: int = 1,
               address: str | None = None, results_dir: str | None = None,
-              data_dir: str | None = None, force: bool = False, echo=None) -> list[TaskOutcome]:
+              data_dir: str | None = None, force: bool = False, allow_mixed_numerics: bool = False,
+              echo=None) -> list[TaskOutcome]:
     """Run every unit of a sweep (skipping, visibly, those whose local data is missing).
 
     Writes a manifest of the runs each study asks for (``sweep.json``, read by ``verify``) and
@@ -219,23 +242,25 @@ def run_sweep(spec: SweepSpec, *, executor: str = "local", max_parallel: int = 1
                  f"{spec.base().notes.get(unit.config.task, 'use the hub or add the files to run it')}")
         else:
             runnable.append(unit)
-    progress = Progress(root, runnable, echo)
-    progress.update()
+    tracker = Progress(root, runnable, echo)
+    tracker.update()
 
     def finished(unit: Unit, outcome: TaskOutcome) -> None:
         outcomes.append(outcome)
         if outcome.status == "failed":
-            progress.failed_units.add(unit.folder)
+            tracker.failed_units.add(unit.folder)
             echo(f"FAIL {unit.folder}: {outcome.detail}")
         else:
             echo(f"done {unit.folder}: {len(unit.seeds)} seeds in {outcome.seconds:.0f} s")
-        progress.update()
+        tracker.update()
 
-    call = partial(run_unit, results_dir=str(root), data_dir=str(local) if local else None, force=force)
+    call = partial(run_unit, results_dir=str(root), data_dir=str(local) if local else None, force=force,
+                   allow_mixed_numerics=allow_mixed_numerics)
     if runnable and executor == "local":
-        executors.run_local(call, runnable, max_parallel, finished, progress.update)
+        executors.run_local(call, runnable, max_parallel, finished, tracker.update)
     elif runnable:
-        executors.run_ray(call, runnable, address, finished, progress.update)
+        executors.run_ray(call, runnable, address, finished, tracker.update)
+    tracker.watcher.close()
     for study in dict.fromkeys(u.study for u in units):
         _write_json(root / study / SKIPPED_FILE,
                     [vars(o) for o in outcomes if o.study == study and o.status != "done"])

@@ -10,20 +10,20 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
 import torch
 
-from . import cache, data
+from . import cache, data, numerics
 from .models import (LoraSettings, ModelSpec, build_model, load_tokenizer, parameter_counts,
                      resolve_lora, resolve_model)
 from .seeds import Seeds
 from .tasks import ENTITY_COLUMNS, Task, get_task
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = numerics.PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ class TrainConfig:
     max_train_examples: int | None = None
     max_eval_examples: int | None = None
     data_seed: int = 0
-    precision: str = "fp32"
+    # auto: what the hardware runs natively (numerics.choose_precision); runs record the resolved value
+    precision: str = "auto"
     # LoRA (peft): None = full fine-tuning. Unset alpha/dropout/targets take the defaults of
     # ``models.resolve_lora`` (alpha 2 x rank, dropout 0.05, attention projections).
     lora_rank: int | None = None
@@ -176,17 +177,32 @@ def configure_threads() -> int:
 def pick_device() -> torch.device:
     """``$SEEDSTUDY_DEVICE`` if set, else the first CUDA GPU when there is one, else the CPU."""
     chosen = os.environ.get(DEVICE_ENV) or ("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(chosen)
+    return torch.device(chosen)
+
+
+def resolve_numerics(config: TrainConfig) -> tuple[TrainConfig, dict]:
+    """The config with its precision resolved on this process's device, and the numerics record.
+
+    Sets the thread count and, on CUDA, TF32: off for fp32 (exact means exact), on for the fp32
+    work left under bf16/fp16 autocast.
+    """
+    device = pick_device()
+    configure_threads()
+    hardware = numerics.probe(device)
+    choice = numerics.choose_precision(config.precision, hardware,
+                                       numerics.remembered_measure(hardware, cache.cache_dir()))
+    tf32 = device.type == "cuda" and numerics.tf32_allowed(choice.precision)
     if device.type == "cuda":
-        # TF32 matmuls for any fp32 work left under autocast (Ampere and later); recorded per run.
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    return device
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+    resolved = config if config.precision == choice.precision else replace(config, precision=choice.precision)
+    return resolved, numerics.record(hardware, choice, tf32)
 
 
 def _autocast(precision: str, device: torch.device):
-    """bf16 autocast on the run's device when asked; fp32 otherwise (exact comparisons)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    """bf16 or fp16 autocast on the run's device when asked; fp32 otherwise (exact comparisons)."""
+    dtype = numerics.AUTOCAST_DTYPES.get(precision, torch.bfloat16)
+    return torch.autocast(device.type, dtype=dtype, enabled=precision in numerics.AUTOCAST_DTYPES)
 
 
 def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -212,13 +228,22 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optim
     return torch.optim.AdamW(groups, lr=config.learning_rate, betas=betas, eps=eps, fused=True)
 
 
-def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str | None = None) -> FineTuneResult:
-    """Fine-tune ``config.model`` on ``config.task`` with ``seed`` (one integer, or a seed per
-    source: see ``seedstudy.seeds``); predict every evaluation split."""
-    from transformers import set_seed
+@dataclass
+class Inputs:
+    """A run's data, tokenized: the training subset and every evaluation split (with diagnostics)."""
 
-    seeds = Seeds.parse(seed)
+    task: Task
+    spec: ModelSpec
+    tokenizer: object
+    train_frame: pd.DataFrame
+    eval_frames: dict[str, pd.DataFrame]
+    train_features: list[dict]
+    eval_features: dict[str, list[dict]]
+    diagnostics_unavailable: dict[str, str]
 
+
+def prepare_inputs(config: TrainConfig, data_dir: str | None = None) -> Inputs:
+    """Load and tokenize what a run of ``config`` trains and evaluates on (tokens cached on disk)."""
     task = get_task(config.task)
     spec = resolve_model(config.model)
     train_frame = data.subsample(data.load_split(task, "train", data_dir),
@@ -232,9 +257,32 @@ def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str
     train_features = encode(tokenizer, task, train_frame, config.max_length)
     eval_features = {split: encode(tokenizer, task.evaluation_task(split), frame, config.max_length)
                      for split, frame in eval_frames.items()}
+    return Inputs(task, spec, tokenizer, train_frame, eval_frames, train_features, eval_features,
+                  unavailable)
+
+
+def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str | None = None, *,
+              numerics_record: dict | None = None,
+              on_step: Callable[[int, int], None] | None = None) -> FineTuneResult:
+    """Fine-tune ``config.model`` on ``config.task`` with ``seed`` (one integer, or a seed per
+    source: see ``seedstudy.seeds``); predict every evaluation split.
+
+    ``numerics_record``: the caller already resolved the config's precision
+    (``resolve_numerics``); otherwise it is resolved here. ``on_step``: see ``train_steps``.
+    """
+    from transformers import set_seed
+
+    seeds = Seeds.parse(seed)
+    if numerics_record is None:
+        config, numerics_record = resolve_numerics(config)
+
+    inputs = prepare_inputs(config, data_dir)
+    task, spec, tokenizer = inputs.task, inputs.spec, inputs.tokenizer
+    train_frame, eval_frames = inputs.train_frame, inputs.eval_frames
+    train_features, eval_features = inputs.train_features, inputs.eval_features
+    unavailable = inputs.diagnostics_unavailable
 
     device = pick_device()
-    configure_threads()
     start = time.perf_counter()
     set_seed(seeds.init)  # before the model exists: head init (and LoRA init) follow the seed
     model = build_model(spec, task, tokenizer, lora=_lora(config, spec)).to(device)
@@ -243,7 +291,7 @@ def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str
     if config.gradient_checkpointing:
         _base(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     labels = train_frame["label"].to_numpy()
-    losses = train_steps(model, tokenizer, train_features, labels, config, seeds.order)
+    losses = train_steps(model, tokenizer, train_features, labels, config, seeds.order, on_step)
     train_seconds = time.perf_counter() - start
     predictions = pd.concat([
         prediction_frame(task.evaluation_task(split), eval_frames[split],
@@ -255,7 +303,7 @@ def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str
         "final_train_loss": float(np.mean(losses[-steps_per_epoch:])), "train_seconds": train_seconds,
         "eval_seconds": time.perf_counter() - start - train_seconds,
         "threads": torch.get_num_threads(), "device": _device_name(device),
-        "tf32": device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32,
+        "tf32": numerics_record["tf32"], "numerics": numerics_record,
         "train_source": train_frame.attrs.get("source"),
         "eval_source": {split: frame.attrs.get("source") for split, frame in eval_frames.items()},
         "diagnostics_unavailable": unavailable,
@@ -302,16 +350,19 @@ def _device_name(device: torch.device) -> str:
 
 
 def train_steps(model: torch.nn.Module, tokenizer, features: list[dict], labels: np.ndarray,
-                config: TrainConfig, seed: int) -> list[float]:
+                config: TrainConfig, seed: int,
+                on_step: Callable[[int, int], None] | None = None) -> list[float]:
     """Run ``config.epochs`` of AdamW steps in a seed-shuffled order; returns the step losses.
 
     The data order comes from a generator of its own, seeded with ``seed``; dropout draws from
-    the global generator, which the caller seeded before building the model.
+    the global generator, which the caller seeded before building the model. ``on_step(done,
+    total)`` is called after every step (progress reports; it must not draw random numbers).
     """
     device = next(model.parameters()).device
     order = torch.Generator().manual_seed(seed)
     total_steps = max(1, math.ceil(config.epochs * math.ceil(len(features) / config.batch_size)))
     optimizer, scheduler = make_optimizer(model, config, total_steps)
+    scaler = grad_scaler(config, device)
     losses: list[float] = []
     model.train()
     lengths = np.array([length(f) for f in features])
@@ -320,7 +371,9 @@ def train_steps(model: torch.nn.Module, tokenizer, features: list[dict], labels:
             if len(losses) == total_steps:
                 break
             batch = _to(collate(tokenizer, [features[i] for i in rows], labels[rows]), device)
-            losses.append(training_step(model, batch, optimizer, scheduler, config))
+            losses.append(training_step(model, batch, optimizer, scheduler, config, scaler))
+            if on_step is not None:
+                on_step(len(losses), total_steps)
     return losses
 
 
@@ -365,17 +418,34 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, total_steps: int
 
 
 def training_step(model: torch.nn.Module, batch: dict[str, torch.Tensor], optimizer, scheduler,
-                  config: TrainConfig) -> float:
-    """One AdamW step on a batch already on the model's device; returns the loss."""
+                  config: TrainConfig, scaler: torch.amp.GradScaler | None = None) -> float:
+    """One AdamW step on a batch already on the model's device; returns the loss.
+
+    fp16 needs ``scaler`` (its range is too narrow for raw gradients): the loss is scaled before
+    the backward pass and the gradients unscaled before clipping; a step with overflowed
+    gradients is skipped and the scale lowered (``torch.amp.GradScaler``).
+    """
     device = next(model.parameters()).device
     with _autocast(config.precision, device):
         loss = model(**batch).loss
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-    optimizer.step()
+    if scaler is None:
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        scaler.step(optimizer)
+        scaler.update()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
     return loss.item()
+
+
+def grad_scaler(config: TrainConfig, device: torch.device) -> torch.amp.GradScaler | None:
+    """A gradient scaler for fp16 runs; None for bf16 and fp32 (their range needs none)."""
+    return torch.amp.GradScaler(device.type) if config.precision == "fp16" else None
 
 
 @torch.inference_mode()

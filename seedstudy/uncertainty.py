@@ -79,7 +79,7 @@ def example_resamples(n_examples: int, *, groups: Array | None = None, n_resampl
     return list(_iter_resamples(n_examples, groups, n_resamples, seed))
 
 
-def _copy_ids(codes: np.ndarray, index: np.ndarray) -> np.ndarray:
+def copy_ids(codes: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Within one cluster resample, a distinct id per drawn copy of a group (a new copy starts where
     the group changes or the row order restarts)."""
     c = codes[index]
@@ -105,7 +105,7 @@ def resampled_scores(score: Score, labels: Array | None, preds: Array,
     out = np.empty((1 + len(resamples), p.shape[0]))
     for row, index in enumerate([np.arange(n), *resamples]):
         y_row = None if y is None else y[index]
-        extra = () if codes is None else ((codes if row == 0 else _copy_ids(codes, index)),)
+        extra = () if codes is None else ((codes if row == 0 else copy_ids(codes, index)),)
         for s in range(p.shape[0]):
             out[row, s] = score(y_row, p[s, index], *extra)
     return out
@@ -167,7 +167,7 @@ def t_interval(value: float, variance: float, terms: Sequence[tuple[float, int]]
 
     ``terms``: (estimate, df) of each part of ``variance`` estimated from few seeds (s^2 / N on
     N - 1 df); parts from the B example resamples count as known. df is infinite (normal
-    quantiles) when no term or the variance is positive; a variance below 0 (an unbiased
+    quantiles) when no term is positive or the variance is 0; a variance below 0 (an unbiased
     estimate, by chance) counts as 0; a non-finite value or variance gives NaN throughout. Also
     returns ``t`` and the two-sided ``p_value`` of value = 0.
     """

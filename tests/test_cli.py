@@ -25,7 +25,7 @@ def _args(options: dict) -> list[str]:
     (["run", "sst2", "--seeds", "1", "2", "1"], r"duplicated seed\(s\) \[1\]"),
     (["run", "sst2", "--precision", "fp8"], "precision='fp8'"),
     (["run", "glue-rte", "--preset", "smoke", "--learning-rate", "-1"], "learning_rate=-1"),
-    (["run", "qnli"], r"missing local file\(s\) .*QNLI/train\.tsv"),
+    (["run", "qnli", "--preset", "cpu"], r"missing local file\(s\) .*QNLI/train\.tsv"),
     (["report", "--study", "nope"], "no study 'nope'"),
 ])
 def test_bad_input_is_one_clear_error(argv, message, dirs, capsys):
@@ -160,5 +160,6 @@ def test_finetune_notebook_takes_every_training_parameter():
     from seedstudy.train import TrainConfig
 
     accepted = set(papermill.inspect_notebook(str(notebook("finetune.ipynb"))))
-    expected = {f.name for f in fields(TrainConfig)} | {"seeds", "study", "results_dir", "data_dir", "force"}
+    expected = {f.name for f in fields(TrainConfig)} | {"seeds", "study", "results_dir", "data_dir", "force",
+                                                          "allow_mixed_numerics"}
     assert accepted == expected

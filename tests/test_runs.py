@@ -25,7 +25,9 @@ def test_run_folder_layout_and_provenance(finished):
     assert run.path == root / "t" / "superglue-cb" / "tiny-bert" / "seed=4"
     assert sorted(p.name for p in run.path.iterdir()) == ["complete.json", "predictions.parquet", "run.json"]
     record = json.loads((run.path / "run.json").read_text())
-    assert record["seed"] == 4 and record["config"] == CONFIG.to_dict()
+    used = record["run"]["numerics"]["precision"]  # precision auto, recorded as resolved
+    assert record["seed"] == 4 and record["config"] == {**CONFIG.to_dict(), "precision": used}
+    assert used in ("fp32", "bf16") and record["run"]["numerics"]["requested"] == "auto"
     assert set(record["metrics"]) == {"accuracy", "macro_f1"}
     assert record["majority_baseline"]["accuracy"] == pytest.approx(28 / 56)  # majority = contradiction
     assert record["provenance"]["packages"]["torch"] and record["provenance"]["python"]

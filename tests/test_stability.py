@@ -90,7 +90,7 @@ def test_example_resamples_keep_groups_whole_and_are_seeded():
     resamples = uncertainty.example_resamples(6, groups=groups, n_resamples=50, seed=3)
     members = {7: [0, 1], 8: [2], 9: [3, 4, 5]}
     for index in resamples:
-        ids = uncertainty._copy_ids(np.unique(groups, return_inverse=True)[1], index)
+        ids = uncertainty.copy_ids(np.unique(groups, return_inverse=True)[1], index)
         blocks = [index[ids == i].tolist() for i in np.unique(ids)]
         assert len(blocks) == 3 and all(block == members[groups[block[0]]] for block in blocks)
     again = uncertainty.example_resamples(6, groups=groups, n_resamples=50, seed=3)
