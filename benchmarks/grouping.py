@@ -1,4 +1,4 @@
-"""Does length grouping pay on the default study's tasks? Plain vs grouped batches, same seeds.
+"""Does length grouping pay on the cpu study's tasks? Plain vs grouped batches, same seeds.
 
     python benchmarks/grouping.py                              # every cpu-preset task, seed 1
     python benchmarks/grouping.py --tasks glue-sst2 glue-cola --seeds 1 2

@@ -6,9 +6,9 @@
 
 (a) the recipe users would otherwise write: ``transformers.Trainer`` with the ``run_glue.py``
 defaults (every example padded to max length 128, tokenized anew in each run, fp32);
-(b) ``seedstudy.train.fine_tune`` as the default study runs it (dynamic padding, bf16 autocast,
+(b) ``seedstudy.train.fine_tune`` as the studies run it (dynamic padding, auto precision,
 fused AdamW, tokenization cached across seeds); ``--group-by-length`` adds length-grouped
-batches, which the default study leaves off (see benchmarks/grouping.py).
+batches, which the presets leave off (see benchmarks/grouping.py).
 Both see the same task, model, seeds, epochs, learning rate, batch size and training subset.
 Time per run = loading + tokenizing + building the model + training (evaluation excluded, its
 scores printed). Model FLOP utilisation = model training FLOPs on the real (unpadded) tokens per
@@ -110,7 +110,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--group-by-length", action="store_true",
-                        help="seedstudy side: batches grouped by length (off in the default study)")
+                        help="seedstudy side: batches grouped by length (off in the presets)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                         help="auto: what this hardware runs natively (see seedstudy doctor)")
     args = parser.parse_args()

@@ -409,9 +409,15 @@ def noise_floor_table(runs_a: Sequence[Run], runs_b: Sequence[Run], *, n_resampl
         if len(pairs) < 2:
             continue
         a_runs, b_runs = [a for a, _ in pairs], [b for _, b in pairs]
+        changed = [c for c in config_difference(a_runs, b_runs).split("; ")
+                   if c != "same configuration" and not c.startswith("precision ")]
+        if changed:
+            raise ValueError(f"{evaluation_label(task_key, split)}: the two studies differ in more than their "
+                             f"numerics ({'; '.join(changed)}); the noise floor compares one configuration "
+                             "under two numerics")
         prediction_matrix([*a_runs, *b_runs])  # one evaluation set: raises when the examples differ
         (pa, labels, _), (pb, _, _) = prediction_matrix(a_runs), prediction_matrix(b_runs)
-        regression = get_task(task_key).evaluation_task(split).consistency_tolerance is not None
+        regression = get_task(task_key).evaluation_task(split).problem_type == "regression"
         groups = example_groups(a_runs)
         floor = noisefloor.noise_floor(pa, pb, regression=regression, groups=groups,
                                        n_resamples=n_resamples, seed=seed)
@@ -419,7 +425,7 @@ def noise_floor_table(runs_a: Sequence[Run], runs_b: Sequence[Run], *, n_resampl
         row = {"task": evaluation_label(task_key, split), "model": model, "seeds": len(pairs),
                "numerics_a": numerics_label(a_runs[0]), "numerics_b": numerics_label(b_runs[0]),
                "measure": "CON-PEAR" if regression else "CON", **floor, "metric": name,
-               "verdict": noisefloor.verdict(floor["ratio"], floor["ratio_high"])}
+               "verdict": noisefloor.verdict(floor["ratio"], floor["ratio_high"], floor["con_seed"])}
         if score is not None:
             extra = (groups,) if grouped else ()
             sa = np.array([score(labels, p, *extra) for p in pa])
@@ -469,9 +475,12 @@ CAPTIONS = {
     "decomposition": "Where the variance comes from: runs on a full grid of per-source seeds (head "
                      "initialisation x data order), analysed as a random-effects ANOVA; each source's variance "
                      "component from the expected mean squares as a share of the total, for the lead metric "
-                     "(with its F-test) and the predictions (one-hot; percent). residual: replicated cells "
-                     "(another dropout seed); + noise: not separable from noise without replicates; *: a "
-                     "negative estimate set to 0.",
+                     "(with its F-test) and the predictions (one-hot; percent). dropout seed (replicates): the "
+                     "replicated cells differ from their grid cells in the dropout seed (and in anything else "
+                     "that differed between the two runs, such as the machine); runs are bitwise "
+                     "reproducible otherwise, so this row is not run noise, and the interaction's F-test is "
+                     "against it; + noise: not separable from noise without replicates; *: a negative "
+                     "estimate set to 0 (in the metric or the prediction column).",
     "intervals": "Lead metric over seeds, in points. Mean: 95% interval counting seed and test-set variance "
                  "(seed part from the seeds' sample variance, example part from a bootstrap of the evaluation "
                  "examples shared by all seeds, t with Satterthwaite's degrees of freedom); Seed share: the "
@@ -545,7 +554,8 @@ def decomposition_table(runs: Sequence[Run]) -> pd.DataFrame:
 def format_decomposition(d: pd.DataFrame) -> pd.DataFrame:
     """The decomposition table, formatted: component shares in percent, F-tests, flags."""
     def source(row) -> str:
-        name = row["effect"] + (" (+ noise)" if row["confounded_with_noise"] else "")
+        effect = "dropout seed (replicates)" if row["effect"] == "residual" else row["effect"]
+        name = effect + (" (+ noise)" if row["confounded_with_noise"] else "")
         return name + ("*" if row["metric_negative"] or row["prediction_negative"] else "")
 
     def f_test(row) -> str:

@@ -55,6 +55,12 @@ def _mixing(p: argparse.ArgumentParser) -> None:
                         "class, threads); refused by default, naming what differs")
 
 
+def _preset(p: argparse.ArgumentParser, what: str) -> None:
+    """The --preset option (default: the default study's)."""
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+                   help=f"{what} (default: {DEFAULT_PRESET})")
+
+
 def _executor(p: argparse.ArgumentParser) -> None:
     """Where notebook executions run."""
     p.add_argument("--executor", default="local", choices=("local", "ray"),
@@ -76,8 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Fine-tune one task with every seed via papermill; finished "
                          "runs are skipped unless --force. The preset gives the defaults.")
     run.add_argument("task", help=f"task key or short name: {', '.join(sorted(TASKS))}")
-    run.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
-                     help=f"preset whose per-task settings are the defaults (default: {DEFAULT_PRESET})")
+    _preset(run, "preset whose per-task settings are the defaults")
     run.add_argument("--study", help="study name, the results sub-folder (default: the preset name)")
     _seeds(run)
     for flag, (_, kind, text) in TRAIN_FLAGS.items():
@@ -95,8 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run each task of the preset (one papermill execution per "
                          "task), skip tasks whose local data is missing with a note, then build "
                          "the tables and figures.")
-    rep.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
-                     help=f"study preset (default: {DEFAULT_PRESET})")
+    _preset(rep, "study preset")
     rep.add_argument("--study", help="study name (default: the preset name)")
     rep.add_argument("--tasks", nargs="+", metavar="TASK", help="only these tasks of the preset")
     _seeds(rep)
@@ -145,8 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Probe this machine (a few seconds): what torch reports, "
                             "the precision 'auto' resolves to and why, fp32 and bf16 matmul "
                             "throughput, and the expected wall time of a preset's study here.")
-    doctor.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
-                        help=f"study whose wall time to estimate (default: {DEFAULT_PRESET})")
+    _preset(doctor, "study whose wall time to estimate")
     doctor.add_argument("--data-dir", help="local data folder (default: $SEEDSTUDY_DATA_DIR)")
 
     tasks = sub.add_parser("tasks", help="list the tasks and whether their local files are present")

@@ -18,18 +18,22 @@ import numpy as np
 import torch
 
 from . import data, numerics, perf
+from .cache import cache_dir
 from .tasks import get_task
 from .presets import Preset
 from .train import (TrainConfig, configure_threads, epoch_batches, length, pick_device,
                     prepare_inputs)
 
-# Share of the probe matmul's throughput a MiniLM fine-tuning run reaches, per precision, and
-# the fixed seconds per run (model load, evaluation set-up, writing) and per task execution
-# (a papermill kernel, imports), fitted on the quick study measured end to end on one
-# machine: AMX bf16 and (capability forced to AVX2) fp32; see the README's machine table.
-EFFICIENCY = {"fp32": 0.30, "bf16": 0.12, "fp16": 0.12}
-RUN_OVERHEAD_S = 3.0
-TASK_OVERHEAD_S = 8.0
+# Share of the probe matmul's throughput a MiniLM fine-tuning run reaches (train + evaluation),
+# per precision, and the fixed seconds per run (outside training and evaluation), per task
+# execution (a papermill kernel, imports) and for the report, fitted on the quick study measured
+# end to end on one 2-core machine (benchmarks/doctor_calibration.py): bf16 on AMX 0.11-0.14
+# (the AMX probe itself varies by ~25 % between processes); fp32 0.46 with AVX512 kernels and
+# 0.64 with torch held to AVX2. Estimates came within 30 % of the three measured studies.
+EFFICIENCY = {"fp32": 0.55, "bf16": 0.12, "fp16": 0.12}
+RUN_OVERHEAD_S = 1.0
+TASK_OVERHEAD_S = 5.0
+REPORT_S = 25.0
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,10 @@ def workload(config: TrainConfig, data_dir: Path | None) -> Workload:
 
 
 def expected_seconds(loads: list[Workload], seeds: int, gflops: float, precision: str) -> float:
-    """Wall time of ``seeds`` runs of each workload at ``gflops`` probe throughput in ``precision``."""
+    """Wall time of ``seeds`` runs of each workload at ``gflops`` probe throughput in ``precision``, and the report."""
     rate = gflops * 1e9 * EFFICIENCY[precision]
     compute = sum(w.train_flops + w.eval_flops for w in loads) / rate
-    return seeds * (compute + RUN_OVERHEAD_S * len(loads)) + TASK_OVERHEAD_S * len(loads)
+    return seeds * (compute + RUN_OVERHEAD_S * len(loads)) + TASK_OVERHEAD_S * len(loads) + REPORT_S
 
 
 def diagnose(preset: Preset, data_dir: Path | None) -> Iterator[str]:
@@ -88,17 +92,20 @@ def diagnose(preset: Preset, data_dir: Path | None) -> Iterator[str]:
     device = pick_device()
     threads = configure_threads()
     hardware = numerics.probe(device)
-    choice = numerics.choose_precision("auto", hardware, numerics.bf16_speedup)
+    choice = numerics.choose_precision("auto", hardware,  # as the runs will decide
+                                       numerics.remembered_measure(hardware, cache_dir()))
     yield f"seedstudy doctor: torch {torch.__version__}, {platform.platform()}"
     yield f"device     {hardware.device_name}" + ("" if torch.cuda.is_available() else " (no CUDA device)")
     yield (f"CPU        {cpu_model()}; torch capability "
            f"{hardware.cpu_capability}; AMX {_yes(hardware.amx)}, AVX512-BF16 "
            f"{_yes(hardware.avx512_bf16)}, oneDNN bf16 {_yes(hardware.onednn_bf16)}")
-    yield f"class      {hardware.cpu_class()} (what a run's bits depend on, with precision and threads)"
+    yield (f"class      {hardware.cpu_class()} (what a run's bits depend on, with precision and threads)"
+           + ("" if numerics.isa_limits() == "none" else f"; held down by {numerics.isa_limits()}"))
     yield f"threads    {threads} (set $SEEDSTUDY_THREADS to change; results are bitwise fixed per count)"
     yield f"precision  auto -> {choice.precision}: {choice.reason}"
-    gflops = {name: numerics.matmul_throughput(dtype, 0.5, device.type)
-              for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+    gflops = {name: numerics.matmul_throughput(dtypes[name], 0.5, device.type)
+              for name in dict.fromkeys(("fp32", "bf16", choice.precision))}
     m, k, n = numerics.PROBE_SHAPE
     yield (f"matmul     fp32 {gflops['fp32']:.0f} GFLOP/s, bf16 {gflops['bf16']:.0f} GFLOP/s "
            f"(bf16 = {gflops['bf16'] / gflops['fp32']:.2f}x fp32; {m}x{k} @ {k}x{n}, 0.5 s each)")
@@ -115,17 +122,17 @@ def diagnose(preset: Preset, data_dir: Path | None) -> Iterator[str]:
         yield f"study      preset {preset.name!r}: no task's data could be read; set SEEDSTUDY_DATA_DIR"
         return
     tokens = sum(w.train_tokens for w in loads) * len(preset.seeds)
-    chosen = "fp16" if choice.precision == "fp16" else choice.precision
+    chosen = choice.precision
     yield (f"study      preset {preset.name!r}: {len(loads)} tasks x {len(preset.seeds)} seeds, "
            f"{tokens / 1e6:.1f} M training tokens"
            + (f" (skipped, data missing: {', '.join(missing)})" if missing else ""))
     for name in dict.fromkeys((chosen, "fp32")):
-        rate = gflops["bf16" if name != "fp32" else "fp32"]
+        rate = gflops[name]
         seconds = expected_seconds(loads, len(preset.seeds), rate, name)
         mark = " <- auto" if name == chosen else ""
         yield f"expected   ~{clock(seconds)} in {name} on this machine{mark}"
-    yield "           (model FLOPs from the preset's token counts / measured matmul throughput x a " \
-          "calibrated efficiency; +-30 % where measured)"
+    yield ("           (model FLOPs from the preset's token counts / (measured matmul throughput x an "
+           "efficiency fitted on measured studies); about +-30 %)")
 
 
 def cpu_model() -> str:

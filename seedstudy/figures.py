@@ -115,16 +115,24 @@ def stability_vs_size(paper: pd.DataFrame, correlations: pd.DataFrame, out_dir: 
             for _, row in g.iterrows():
                 ax.annotate(row["task"], (row["n_train"], scale[column] * row[column]),
                             textcoords="offset points", xytext=(4, 2), fontsize=7)
-        r = correlations[correlations["statistic"] == name].iloc[0]
+        rows = correlations[correlations["statistic"] == name]
+        several = len(rows) > 1  # one r per model: each model's tasks are its own sample
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set(xlabel="training examples", ylabel=f"{name} ({'points²' if column == 'var' else '%'})",
-               title=f"{name}: r = {r['pearson']:.2f} [{r['pearson_low']:.2f}, {r['pearson_high']:.2f}]"
-               if np.isfinite(r["pearson"]) else f"{name}: too few tasks")
+               title="\n".join(_correlation_title(name, r, several) for _, r in rows.iterrows()))
         ax.title.set_fontsize(9)
     axes[0].legend(fontsize=7)
     return _save(fig, out_dir, "stability_vs_size")
+
+
+def _correlation_title(name: str, r: pd.Series, per_model: bool) -> str:
+    """``CON: r = 0.12 [-0.70, 0.80]`` (prefixed by the model when there are several)."""
+    who = f"{r['model']} " if per_model else ""
+    if not np.isfinite(r["pearson"]):
+        return f"{who}{name}: too few tasks"
+    return f"{who}{name}: r = {r['pearson']:.2f} [{r['pearson_low']:.2f}, {r['pearson_high']:.2f}]"
 
 
 def write_all(summary: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:

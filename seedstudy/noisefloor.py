@@ -83,12 +83,14 @@ def noise_floor(a: Array, b: Array, *, regression: bool = False, groups: Array |
             "ratio": ratio["value"], "ratio_low": ratio["low"], "ratio_high": ratio["high"]}
 
 
-def verdict(ratio: float, high: float) -> str:
-    """What the ratio says in words: as much as the seed (interval reaches 1), or which share of it."""
+def verdict(ratio: float, high: float, con_seed: float = float("nan")) -> str:
+    """What the ratio says in words: as much as the seed (its interval reaches 1), or which share of it."""
     if not np.isfinite(ratio):
-        return "undefined (the seeds never disagree)"
+        if con_seed == 1:
+            return "undefined (the seeds never disagree)"
+        return "undefined (a run predicts a constant or nothing)"
     if high >= 1:
-        return "numerics alone move predictions as much as the seed"
+        return "numerics alone move predictions as much as the seed (the ratio's interval reaches 1)"
     if ratio == 0 and high == 0:
         return "numerics change no prediction"
     if ratio < 0.01:

@@ -13,6 +13,8 @@ training step is ~28x slower (0.6 s fp32 vs 17 s bf16, measured on an AMD EPYC).
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
@@ -29,6 +31,9 @@ BF16_MIN_SPEEDUP = 1.5
 # The probe's matmul: one MiniLM feed-forward projection at batch 16 x 64 tokens.
 PROBE_SHAPE = (1024, 384, 1536)
 CHOICE_FILE = "precision-choices.json"
+# Settings that hold torch's kernels below what the CPU offers (how an AVX2-only machine is
+# imitated on a newer one); they change a run's bits, so runs record them.
+ISA_LIMITS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,9 @@ def matmul_throughput(dtype: torch.dtype, seconds: float = 0.5, device: str = "c
     m, k, n = PROBE_SHAPE
     a = torch.randn(m, k, device=device).to(dtype)
     b = torch.randn(k, n, device=device).to(dtype)
-    a @ b  # warm-up: the first call picks kernels and allocates
+    warm = time.perf_counter()  # warm-up: kernel choice, allocation, and AMX's slow first calls
+    while time.perf_counter() - warm < min(0.25, seconds / 2):
+        a @ b
     calls, start = 0, time.perf_counter()
     while calls < 2 or time.perf_counter() - start < seconds:
         a @ b
@@ -136,18 +143,39 @@ def remembered_measure(hardware: Hardware, cache: os.PathLike | None) -> Callabl
     Every run of a study on one machine must resolve ``auto`` alike, so the measurement is taken
     once and kept (no cache folder: measured each time).
     """
-    key = json.dumps([asdict(hardware), torch.__version__], sort_keys=True)
+    key = json.dumps([asdict(hardware), torch.__version__, isa_limits()], sort_keys=True)
 
     def measure() -> float:
-        path = None if cache is None else os.path.join(cache, CHOICE_FILE)
-        known = _read_json(path)
-        if key not in known:
-            known[key] = bf16_speedup()
-            if path is not None:
+        if cache is None:
+            return bf16_speedup()
+        path = os.path.join(cache, CHOICE_FILE)
+        with _locked(f"{path}.lock"):  # workers starting together measure once, not side by side
+            known = _read_json(path)
+            if key not in known:
+                known[key] = bf16_speedup()
                 _write_json(path, known)
         return known[key]
 
     return measure
+
+
+@contextlib.contextmanager
+def _locked(path: str):
+    """Hold an exclusive lock on ``path`` (created if missing); without a writable folder, no lock."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        handle = open(path, "a+")
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def isa_limits() -> str:
+    """The environment settings that hold torch's kernels below the CPU's ISA, e.g. ``ATEN_CPU_CAPABILITY=avx2``."""
+    return " ".join(f"{name}={os.environ[name]}" for name in ISA_LIMITS if os.environ.get(name)) or "none"
 
 
 def _read_json(path: str | None) -> dict:
@@ -176,13 +204,13 @@ def record(hardware: Hardware, choice: Choice, tf32: bool) -> dict:
     return {"precision": choice.precision, "requested": choice.requested, "reason": choice.reason,
             "measured_bf16_speedup": choice.measured_speedup, "device": hardware.device_name,
             "cpu_capability": hardware.cpu_capability, "cpu_class": hardware.cpu_class(),
-            "amx": hardware.amx, "avx512_bf16": hardware.avx512_bf16, "threads": hardware.threads,
-            "tf32": tf32}
+            "amx": hardware.amx, "avx512_bf16": hardware.avx512_bf16, "onednn_bf16": hardware.onednn_bf16,
+            "isa_limits": isa_limits(), "threads": hardware.threads, "tf32": tf32}
 
 
 # What a run's bits depend on. On CUDA the CPU's class and threads do not enter the kernels.
-IDENTITY_FIELDS = ("precision", "device", "cpu_class", "threads", "tf32")
-CPU_ONLY_FIELDS = frozenset({"cpu_class", "threads"})
+IDENTITY_FIELDS = ("precision", "device", "cpu_class", "isa_limits", "threads", "tf32")
+CPU_ONLY_FIELDS = frozenset({"cpu_class", "isa_limits", "threads"})
 
 
 def of_run(run_record: dict) -> dict:
@@ -202,6 +230,11 @@ def differences(stored: dict, current: dict) -> list[str]:
     fields = [f for f in IDENTITY_FIELDS if on_cpu or f not in CPU_ONLY_FIELDS]
     return [f"{f}: {stored[f]} -> {current[f]}" for f in fields
             if stored.get(f) is not None and current.get(f) is not None and stored[f] != current[f]]
+
+
+def identity(numerics_record: dict) -> dict:
+    """The fields of a numerics record a run's bits depend on (what a study must hold fixed)."""
+    return {f: numerics_record.get(f) for f in IDENTITY_FIELDS}
 
 
 def tf32_allowed(precision: str) -> bool:

@@ -51,10 +51,15 @@ class Preset:
         return [c for c in self.configs if c.task in tasks]
 
 
+def _minilm(max_length: int) -> TrainConfig:
+    """The MiniLM recipe of the CPU studies: lr 1e-4, batch 16, warm-up 10 %, weight decay 0.01, auto precision."""
+    return TrainConfig(task="glue-sst2", model="minilm-l6", learning_rate=1e-4, batch_size=16,
+                       max_length=max_length, warmup_ratio=0.1, weight_decay=0.01, precision="auto")
+
+
 def _cpu() -> Preset:
     """The committed study: 7 tasks x 5 seeds with MiniLM-L6 (plus QNLI, skipped offline)."""
-    base = TrainConfig(task="glue-sst2", model="minilm-l6", learning_rate=1e-4, batch_size=16,
-                       max_length=128, warmup_ratio=0.1, weight_decay=0.01, precision="auto")
+    base = _minilm(max_length=128)
     configs = (
         replace(base, task="glue-sst2", epochs=2, max_train_examples=1024),
         replace(base, task="glue-cola", epochs=3, max_train_examples=2048),
@@ -83,8 +88,7 @@ def _quick() -> Preset:
     epochs); CoLA at 1,024 x 2 stayed at MCC 0). STS-B trains on 768: at 512 one of five seeds
     reached Pearson 14.9 only (the others 51-72), and 2 epochs of 384 gave 6.4.
     """
-    base = TrainConfig(task="glue-sst2", model="minilm-l6", learning_rate=1e-4, batch_size=16,
-                       max_length=64, warmup_ratio=0.1, weight_decay=0.01, precision="auto")
+    base = _minilm(max_length=64)
     configs = (
         replace(base, task="glue-sst2", epochs=2, max_train_examples=512),
         replace(base, task="glue-stsb", epochs=3, max_train_examples=768),
@@ -162,7 +166,7 @@ def _factorial() -> Preset:
     """Dodge et al. (2020)'s design on the CPU: 5 init x 5 data-order seeds, dropout seed fixed,
     plus the 5 diagonal cells run again with another dropout seed (i1-o1-d1 ... i5-o5-d1).
 
-    COPA, CB and WiC with the default study's settings (30 runs each), for ``decompose``'s
+    COPA, CB and WiC with the cpu study's settings (30 runs each), for ``decompose``'s
     variance components by source; the replicated cells give the noise a mean square of its own
     (5 degrees of freedom), so the init x order interaction can be told from noise. COPA and WiC
     take ~25 min each on 2 cores, CB ~2x.

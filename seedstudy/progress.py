@@ -21,6 +21,7 @@ from pathlib import Path
 from . import integrity
 
 HEARTBEAT_SECONDS = 1.0  # a run rewrites its heartbeat at most this often
+STALE_SECONDS = 900.0  # a heartbeat not rewritten for this long belongs to a run that died
 PLAIN_SECONDS = 30.0  # without a terminal, one line per run in flight this often
 POLL_SECONDS = 2.0
 
@@ -117,9 +118,10 @@ class Watcher:
         self.printed: dict[Path, float] = {}
 
     def in_flight(self) -> dict[Path, dict]:
-        """Heartbeat states of the runs in flight now."""
+        """Heartbeat states of the runs in flight now (a killed run's stale heartbeat is not one)."""
         states = {p: read_heartbeat(p) for p in self.paths}
-        return {p: s for p, s in states.items() if s is not None}
+        now = time.time()
+        return {p: s for p, s in states.items() if s is not None and now - s["updated"] < STALE_SECONDS}
 
     def poll(self, sweep_left: float | None = None) -> None:
         """Redraw the bars (terminal) or print a line per run that is due (no terminal)."""

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -157,6 +157,7 @@ def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_d
     local = data.resolve_data_dir(data_dir)
     seeds = Seeds.parse(seed)
     target = run_dir(root, study, task, config.model, seeds.label)
+    requested = config.precision
     config, numerics_now = resolve_numerics(config)
     digest = config_hash(config, local)
     ensure_writable(target.parent)
@@ -164,6 +165,12 @@ def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_d
         integrity.clear_interrupted(target, echo)
         if integrity.is_complete(target) and not force:
             done = load_run(target)
+            if done.record["config_hash"] != digest and requested == "auto":
+                # a finished run made with auto elsewhere is reused, whatever auto picks here:
+                # nothing new is computed, so nothing is mixed
+                made_there = config_hash(replace(config, precision=done.record["config"]["precision"]), local)
+                if made_there == done.record["config_hash"]:
+                    digest = made_there
             if done.record["config_hash"] != digest:
                 raise RunConflictError(
                     f"{target} holds a finished run with a different configuration "
@@ -174,6 +181,7 @@ def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_d
             return done
         if not allow_mixed_numerics:
             check_numerics(root / study, numerics_now, exclude=target)
+            claim_numerics(root / study, numerics_now)
         started = time.time()
         with Heartbeat(heartbeat_path(root, target), config.batch_size) as beat:
             result = fine_tune(config, seeds, data_dir=local, numerics_record=numerics_now,
@@ -199,19 +207,42 @@ def _auto_note(numerics_now: dict) -> str:
     return f"; precision auto -> {numerics_now['precision']} here: {numerics_now['reason']}"
 
 
+NUMERICS_FILE = "numerics.json"  # a study's numerics, claimed by its first new run
+
+
 def check_numerics(study_dir: Path, numerics_now: dict, exclude: Path | None = None) -> None:
     """Refuse a new run where the study holds a finished run made under other numerics, naming what differs."""
     for done in sorted(study_dir.glob(f"*/*/seed=*/{integrity.COMPLETE_FILE}")):
-        if done.parent == exclude:
-            continue
-        stored = numerics.of_run(json.loads((done.parent / RUN_FILE).read_text()))
-        differ = numerics.differences(stored, numerics_now)
-        if differ:
-            raise NumericsConflictError(
-                f"study {study_dir.name!r} holds runs made under other numerics ({done.parent}); "
-                f"this run would differ in {', '.join(differ)}{_auto_note(numerics_now)}; "
-                "the same seed under other numerics is another run: use another --study, or "
-                "--allow-mixed-numerics to mix them anyway")
+        if done.parent != exclude:
+            _refuse_other(numerics.of_run(json.loads((done.parent / RUN_FILE).read_text())),
+                          numerics_now, study_dir, str(done.parent))
+
+
+def claim_numerics(study_dir: Path, numerics_now: dict) -> None:
+    """Record the study's numerics with its first new run (created exclusively, so runs in flight
+    side by side, on any node, agree on one), or refuse a run whose numerics differ from them."""
+    path = study_dir / NUMERICS_FILE
+    study_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(path, "x") as handle:
+            json.dump(numerics.identity(numerics_now), handle, indent=2)
+        return
+    except FileExistsError:
+        pass
+    _refuse_other(json.loads(path.read_text()), numerics_now, study_dir, str(path))
+
+
+def _refuse_other(stored: dict, numerics_now: dict, study_dir: Path, where: str) -> None:
+    """Raise NumericsConflictError, in one line naming what differs, when ``stored`` is other numerics."""
+    differ = numerics.differences(stored, numerics_now)
+    if not differ:
+        return
+    threads = (f"; SEEDSTUDY_THREADS={stored['threads']} runs with the study's thread count"
+               if any(d.startswith("threads:") for d in differ) else "")
+    raise NumericsConflictError(
+        f"study {study_dir.name!r} holds runs made under other numerics ({where}); this run would "
+        f"differ in {', '.join(differ)}{_auto_note(numerics_now)}; the same seed under other numerics "
+        f"is another run: use another --study, or --allow-mixed-numerics to mix them anyway{threads}")
 
 
 def _record(task: Task, config: TrainConfig, seeds: Seeds, digest: str, local: Path | None,

@@ -190,8 +190,9 @@ class Progress:
             if not projected:
                 return None
             per_run = sum(projected) / len(projected)
-        in_flight = sum(per_run if s.get("seconds_left") is None else s["seconds_left"] for s in flying)
-        return in_flight + per_run * max(0, remaining - len(flying))
+        in_flight = [per_run if s.get("seconds_left") is None else s["seconds_left"] for s in flying]
+        waiting = max(0, remaining - len(flying))  # they start as slots free: len(flying) side by side
+        return max(in_flight, default=0.0) + per_run * waiting / max(1, len(flying))
 
     def update(self) -> None:
         """Print the state if it changed; show the runs in flight."""
@@ -256,11 +257,13 @@ def run_sweep(spec: SweepSpec, *, executor: str = "local", max_parallel: int = 1
 
     call = partial(run_unit, results_dir=str(root), data_dir=str(local) if local else None, force=force,
                    allow_mixed_numerics=allow_mixed_numerics)
-    if runnable and executor == "local":
-        executors.run_local(call, runnable, max_parallel, finished, tracker.update)
-    elif runnable:
-        executors.run_ray(call, runnable, address, finished, tracker.update)
-    tracker.watcher.close()
+    try:
+        if runnable and executor == "local":
+            executors.run_local(call, runnable, max_parallel, finished, tracker.update)
+        elif runnable:
+            executors.run_ray(call, runnable, address, finished, tracker.update)
+    finally:
+        tracker.watcher.close()
     for study in dict.fromkeys(u.study for u in units):
         _write_json(root / study / SKIPPED_FILE,
                     [vars(o) for o in outcomes if o.study == study and o.status != "done"])

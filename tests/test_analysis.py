@@ -1,4 +1,4 @@
-"""Beyond-the-paper tables from the committed default study: shapes, and agreement with the paper's own numbers."""
+"""Beyond-the-paper tables from the committed cpu study: shapes, and agreement with the paper's own numbers."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -115,7 +115,7 @@ def test_a_configuration_compared_with_itself_shows_no_difference(runs):
 
 
 def test_the_committed_learning_rate_comparison():
-    """The worked comparison: the default study (lr 1e-4) against the same tasks at lr 5e-5, the
+    """The worked comparison: the committed cpu study (lr 1e-4) against the same tasks at lr 5e-5, the
     same seeds 1-5 on both sides, so paired."""
     cpu = find_runs(ROOT / "paper" / "runs", "cpu")
     lower = find_runs(ROOT / "paper" / "runs", "lr/learning_rate=5e-05")

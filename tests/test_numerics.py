@@ -130,11 +130,25 @@ def test_a_resumed_study_refuses_other_numerics_in_one_line(tmp_path, data_dir, 
     assert "\n" not in message and "precision: bf16 -> fp32" in message
     assert "cpu_class: AVX512 + AMX -> AVX2" in message and "--allow-mixed-numerics" in message
     assert not (tmp_path / "s" / "superglue-cb" / "tiny-bert" / "seed=2").exists()
-    with pytest.raises(runs.RunConflictError, match="precision: bf16 -> fp32; precision auto -> fp32"):
-        runs.execute_run(CONFIG, 1, study="s", results_dir=tmp_path, data_dir=data_dir)
+    again = runs.execute_run(CONFIG, 1, study="s", results_dir=tmp_path, data_dir=data_dir)
+    assert again.skipped and again.record["config"]["precision"] == "bf16"  # auto made there: reused
+    with pytest.raises(runs.RunConflictError, match="precision: bf16 -> fp32"):
+        runs.execute_run(replace(CONFIG, precision="fp32"), 1, study="s", results_dir=tmp_path,
+                         data_dir=data_dir)
     mixed = runs.execute_run(CONFIG, 2, study="s", results_dir=tmp_path, data_dir=data_dir,
                              allow_mixed_numerics=True)
     assert mixed.record["config"]["precision"] == "fp32"
+
+
+def test_runs_side_by_side_agree_on_one_numerics_through_the_study_claim(tmp_path):
+    amx = numerics.record(AMX, choose_precision("auto", AMX), tf32=False)
+    runs.claim_numerics(tmp_path / "s", amx)  # the first new run claims the study
+    runs.claim_numerics(tmp_path / "s", amx)  # the same numerics: fine
+    claimed = json.loads((tmp_path / "s" / runs.NUMERICS_FILE).read_text())
+    assert claimed["precision"] == "bf16" and claimed["cpu_class"] == "AVX512 + AMX"
+    other = numerics.record(replace(AMX, threads=1), choose_precision("auto", AMX), tf32=False)
+    with pytest.raises(runs.NumericsConflictError, match="threads: 2 -> 1.*SEEDSTUDY_THREADS=2"):
+        runs.claim_numerics(tmp_path / "s", other)
 
 
 def test_fp16_trains_with_a_gradient_scaler(data_dir):
@@ -142,5 +156,7 @@ def test_fp16_trains_with_a_gradient_scaler(data_dir):
     assert isinstance(train.grad_scaler(config, torch.device("cpu")), torch.amp.GradScaler)
     assert train.grad_scaler(replace(CONFIG, precision="bf16"), torch.device("cpu")) is None
     result = train.fine_tune(config, 3, data_dir=data_dir)
+    exact = train.fine_tune(replace(CONFIG, precision="fp32"), 3, data_dir=data_dir)
     assert result.info["numerics"]["precision"] == "fp16"
+    assert result.info["final_train_loss"] != exact.info["final_train_loss"]  # it trained, in fp16
     assert result.predictions[["prob_0", "prob_1", "prob_2"]].notna().all().all()

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import io
+import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -29,14 +31,17 @@ def test_without_a_terminal_the_watcher_prints_plain_lines_now_and_then(tmp_path
     folder = tmp_path / "s" / "glue-rte" / "m" / "seed=1"
     path = progress.heartbeat_path(tmp_path, folder)
     path.parent.mkdir(parents=True)
-    path.write_text('{"step": 4, "total": 10, "started": 0, "updated": 5, "seconds_per_step": 0.5, '
-                    '"examples_per_s": 32.0, "seconds_left": 3.0}')
+    state = {"step": 4, "total": 10, "started": time.time() - 5, "updated": time.time(),
+             "seconds_per_step": 0.5, "examples_per_s": 32.0, "seconds_left": 3.0}
+    path.write_text(json.dumps(state))
     out = io.StringIO()
     watcher = progress.Watcher(tmp_path, [folder], stream=out)
     watcher.poll(sweep_left=125)
     watcher.poll(sweep_left=120)  # due again only after PLAIN_SECONDS
     assert out.getvalue() == ("[run] s/glue-rte/m/seed=1: step 4/10, 32.0 ex/s, ~3s left in the run, "
                               "sweep ~2m05s left\n")
+    path.write_text(json.dumps({**state, "updated": time.time() - 1e4}))
+    assert watcher.in_flight() == {}  # a heartbeat nobody rewrites belongs to a run that died
     path.unlink()
     assert watcher.in_flight() == {}
 
@@ -56,7 +61,8 @@ def test_expected_seconds_is_flops_over_the_calibrated_rate_plus_fixed_costs():
     load = doctor.Workload("glue-rte", "m", train_flops=6e12, eval_flops=1e12, train_tokens=1000, steps=10)
     seconds = doctor.expected_seconds([load, load], seeds=3, gflops=100.0, precision="fp32")
     compute = 2 * 7e12 / (100e9 * doctor.EFFICIENCY["fp32"])
-    assert seconds == pytest.approx(3 * (compute + 2 * doctor.RUN_OVERHEAD_S) + 2 * doctor.TASK_OVERHEAD_S)
+    assert seconds == pytest.approx(3 * (compute + 2 * doctor.RUN_OVERHEAD_S) + 2 * doctor.TASK_OVERHEAD_S
+                                    + doctor.REPORT_S)
 
 
 def test_workload_counts_the_real_batches_of_a_run(data_dir):
@@ -84,4 +90,5 @@ def test_the_sweep_estimate_comes_from_measured_step_times(tmp_path):
     running = {"started": 0.0, "updated": 10.0, "seconds_left": 10.0}  # projected: 20 s per run
     assert tracker.seconds_left(0, 3, [running]) == pytest.approx(10 + 2 * 20)
     warming = {"started": 0.0, "updated": 1.0, "seconds_left": None}  # no rate yet: a whole run
-    assert tracker.seconds_left(0, 3, [running, warming]) == pytest.approx(10 + 20 + 20)
+    # two side by side: the longer of the two in flight, then the one left at 20 s over 2 slots
+    assert tracker.seconds_left(0, 3, [running, warming]) == pytest.approx(20 + 20 * 1 / 2)
