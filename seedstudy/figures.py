@@ -109,7 +109,7 @@ def stability_vs_size(paper: pd.DataFrame, correlations: pd.DataFrame, out_dir: 
     fig, axes = plt.subplots(1, len(STABILITY), figsize=(4.0 * len(STABILITY), 3.6))
     scale = {"var": 1e4, "con": 100, "acc_con": 100}
     for ax, (column, name) in zip(axes, STABILITY.items()):
-        for model, g in paper.groupby("model", sort=False):
+        for model, g in paper[paper["primary"]].groupby("model", sort=False):
             g = g.dropna(subset=[column, "n_train"])
             ax.scatter(g["n_train"], scale[column] * g[column], s=45, label=model)
             for _, row in g.iterrows():

@@ -143,7 +143,9 @@ def micro_table(runs: Sequence[Run]) -> pd.DataFrame:
 def paper_table(runs: Sequence[Run], micro: pd.DataFrame | None = None) -> pd.DataFrame:
     """The reference study's table, per (task, model, evaluation split): the lead metric's mean,
     VAR (sample variance over seeds, ddof = 1) and std, with CON and ACC-CON (CON-PEAR for
-    regression), the training-set size and the majority baseline."""
+    regression), the training-set size and the majority baseline. ``primary``: the task's first
+    evaluation split (False for MNLI's mismatched set and for diagnostic sets, which share their
+    host's training set and are not tasks of their own)."""
     micro = micro_table(runs) if micro is None else micro
     micro = micro.set_index(["task", "model"])
     rows = []
@@ -158,7 +160,8 @@ def paper_table(runs: Sequence[Run], micro: pd.DataFrame | None = None) -> pd.Da
                      "con": m["con"], "acc_con": m["acc_con"], "con_pear": m["con_pear"],
                      "n_train": float(np.median([r.record.get("run", {}).get("n_train", np.nan) for r in group])),
                      "baseline": group[0].record["majority_baseline"].get(lead, np.nan),
-                     "n_failed": sum(bool(r.record["failed"]) for r in group)})
+                     "n_failed": sum(bool(r.record["failed"]) for r in group),
+                     "primary": split == next(iter(task.eval_splits))})
     return pd.DataFrame(rows)
 
 
@@ -211,9 +214,10 @@ STABILITY = {"var": "VAR", "con": "CON", "acc_con": "ACC-CON"}
 
 def size_table(paper: pd.DataFrame) -> pd.DataFrame:
     """Per model and statistic (VAR, CON, ACC-CON): its correlation across tasks with the log
-    training-set size (``acrosstasks.size_correlation``)."""
+    training-set size (``acrosstasks.size_correlation``), one point per task (its primary
+    evaluation: a second split or a diagnostic set would count the same training set twice)."""
     rows = []
-    for model, g in paper.groupby("model", sort=False):
+    for model, g in paper[paper["primary"]].groupby("model", sort=False):
         for column, name in STABILITY.items():
             result = acrosstasks.size_correlation(g["n_train"], g[column])
             rows.append({"model": model, "statistic": name, **result})

@@ -132,3 +132,27 @@ def test_multirc_reports_option_and_question_agreement():
     assert variance.loc["em", "mean"] == pytest.approx(np.mean([1 / 3, 2 / 3, 2 / 3]))  # q1; q1+q2; q1+q3
     shown = report.format_all_seeds(report.micro_table(runs)).iloc[0]
     assert shown["Per-group all agree"] == "33.3" and shown["Agreement rule"] == "same label; group = question"
+
+
+def test_stability_against_size_counts_each_training_set_once():
+    """MNLI's mismatched set and diagnostic sets share their host's training set: one point per task."""
+    paper = pd.DataFrame({"task": ["a", "b", "c", "d", "e", "d-mm"], "model": "m",
+                          "n_train": [100, 1000, 10_000, 50_000, 400_000, 400_000],
+                          "var": [9.0, 5.0, 4.0, 2.0, 1.0, 30.0], "con": [0.7, 0.8, 0.85, 0.9, 0.95, 0.1],
+                          "acc_con": [0.5, 0.6, 0.7, 0.8, 0.9, 0.1],
+                          "primary": [True] * 5 + [False]})
+    counted = report.size_table(paper)
+    assert counted.equals(report.size_table(paper[paper["primary"]]))
+    assert (counted["n_tasks"] == 5).all()
+    assert counted.set_index("statistic").loc["CON", "pearson"] > 0.9  # the secondary row would pull it down
+
+
+def test_a_diagnostic_set_is_not_a_primary_evaluation():
+    rte = [_run("superglue-rte", s, [0, 1, 1, 0], [0, 1, s % 2, 0]) for s in (1, 2)]
+    for run in rte:  # the diagnostic AX-b predicted by the RTE model
+        extra = run.predictions.assign(split="superglue-axb")
+        run.predictions = pd.concat([run.predictions, extra], ignore_index=True)
+        run.record["metrics"]["axb_mcc"] = 0.0
+        run.record["majority_baseline"]["axb_mcc"] = 0.0
+    table = report.paper_table(rte).set_index("task")
+    assert table.loc["superglue-rte", "primary"] and not table.loc["superglue-axb", "primary"]
