@@ -250,8 +250,8 @@ def ensemble_table(runs: Sequence[Run], *, splits: int = 20, seed: int = 0) -> p
     return pd.DataFrame(rows)
 
 
-def config_difference(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> str:
-    """What differs between two sets of runs' training configurations, e.g. ``learning_rate 0.0001 -> 5e-05``."""
+def config_changes(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> dict[str, tuple[str, str]]:
+    """The training-configuration fields whose values differ between two sets of runs: field -> (A, B)."""
     from dataclasses import MISSING, fields
 
     from .train import TrainConfig  # here, not at the top: it loads torch
@@ -267,9 +267,13 @@ def config_difference(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> str:
         return {k: " / ".join(sorted(v)) for k, v in values.items()}
 
     a, b = settings(runs_a), settings(runs_b)
-    changed = [f"{k} {a.get(k, '-')} -> {b.get(k, '-')}" for k in sorted(a.keys() | b.keys())
-               if a.get(k) != b.get(k)]
-    return "; ".join(changed) or "same configuration"
+    return {k: (a.get(k, "-"), b.get(k, "-")) for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)}
+
+
+def config_difference(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> str:
+    """What differs between two sets of runs' training configurations, e.g. ``learning_rate 0.0001 -> 5e-05``."""
+    changes = config_changes(runs_a, runs_b)
+    return "; ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.items()) or "same configuration"
 
 
 def comparison_table(runs_a: Sequence[Run], runs_b: Sequence[Run], *, n_resamples: int = 1000,
@@ -388,9 +392,10 @@ def numerics_label(run: Run) -> str:
     from .numerics import of_run
 
     used = of_run(run.record)
-    where = used.get("cpu_class") if used.get("device", "cpu") == "cpu" else used.get("device")
-    threads = f", {used['threads']} threads" if used.get("threads") and used.get("device", "cpu") == "cpu" else ""
-    return f"{used['precision']}, {where or used.get('device', 'cpu')}{threads}"
+    device = used.get("device", "cpu")
+    where = (used.get("cpu_class") or device) if device == "cpu" else device
+    threads = f", {used['threads']} threads" if used.get("threads") and device == "cpu" else ""
+    return f"{used['precision']}, {where}{threads}"
 
 
 def noise_floor_table(runs_a: Sequence[Run], runs_b: Sequence[Run], *, n_resamples: int = 1000,
@@ -409,30 +414,25 @@ def noise_floor_table(runs_a: Sequence[Run], runs_b: Sequence[Run], *, n_resampl
         if len(pairs) < 2:
             continue
         a_runs, b_runs = [a for a, _ in pairs], [b for _, b in pairs]
-        changed = [c for c in config_difference(a_runs, b_runs).split("; ")
-                   if c != "same configuration" and not c.startswith("precision ")]
+        changed = {k: v for k, v in config_changes(a_runs, b_runs).items() if k != "precision"}
         if changed:
             raise ValueError(f"{evaluation_label(task_key, split)}: the two studies differ in more than their "
-                             f"numerics ({'; '.join(changed)}); the noise floor compares one configuration "
-                             "under two numerics")
-        prediction_matrix([*a_runs, *b_runs])  # one evaluation set: raises when the examples differ
-        (pa, labels, _), (pb, _, _) = prediction_matrix(a_runs), prediction_matrix(b_runs)
+                             f"numerics ({'; '.join(f'{k} {a} -> {b}' for k, (a, b) in changed.items())}); "
+                             "the noise floor compares one configuration under two numerics")
+        stacked, _, _ = prediction_matrix([*a_runs, *b_runs])  # one evaluation set, or it raises
+        pa, pb = stacked[:len(pairs)], stacked[len(pairs):]
         regression = get_task(task_key).evaluation_task(split).problem_type == "regression"
         groups = example_groups(a_runs)
         floor = noisefloor.noise_floor(pa, pb, regression=regression, groups=groups,
                                        n_resamples=n_resamples, seed=seed)
-        name, score, grouped = lead_scorer(task_key, split)
-        row = {"task": evaluation_label(task_key, split), "model": model, "seeds": len(pairs),
-               "numerics_a": numerics_label(a_runs[0]), "numerics_b": numerics_label(b_runs[0]),
-               "measure": "CON-PEAR" if regression else "CON", **floor, "metric": name,
-               "verdict": noisefloor.verdict(floor["ratio"], floor["ratio_high"], floor["con_seed"])}
-        if score is not None:
-            extra = (groups,) if grouped else ()
-            sa = np.array([score(labels, p, *extra) for p in pa])
-            sb = np.array([score(labels, p, *extra) for p in pb])
-            row.update(metric_abs_difference=float(np.mean(np.abs(sa - sb))),
-                       metric_seed_std=float((np.std(sa, ddof=1) + np.std(sb, ddof=1)) / 2))
-        rows.append(row)
+        name = lead_scorer(task_key, split)[0]
+        sa, sb = (np.array([r.record["metrics"][name] for r in side]) for side in (a_runs, b_runs))
+        rows.append({"task": evaluation_label(task_key, split), "model": model, "seeds": len(pairs),
+                     "numerics_a": numerics_label(a_runs[0]), "numerics_b": numerics_label(b_runs[0]),
+                     "measure": "CON-PEAR" if regression else "CON", **floor, "metric": name,
+                     "metric_abs_difference": float(np.mean(np.abs(sa - sb))),
+                     "metric_seed_std": float((np.std(sa, ddof=1) + np.std(sb, ddof=1)) / 2),
+                     "verdict": noisefloor.verdict(floor["ratio"], floor["ratio_high"], floor["con_seed"])})
     return pd.DataFrame(rows)
 
 
@@ -451,8 +451,8 @@ def format_noise_floor(table: pd.DataFrame) -> pd.DataFrame:
         "Ratio (95 CI)": [f"{r:.2f} [{lo:.2f}, {hi:.2f}]" for r, lo, hi in
                           table[["ratio", "ratio_low", "ratio_high"]].to_numpy()],
         "Lead metric": table["metric"],
-        "Mean abs diff": table.get("metric_abs_difference", pd.Series(np.nan, index=table.index)).map(points),
-        "Seed std": table.get("metric_seed_std", pd.Series(np.nan, index=table.index)).map(points),
+        "Mean abs diff": table["metric_abs_difference"].map(points),
+        "Seed std": table["metric_seed_std"].map(points),
         "Verdict": table["verdict"],
     })
 

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from . import data, numerics, perf
-from .cache import cache_dir
 from .tasks import get_task
 from .presets import Preset
 from .train import (TrainConfig, configure_threads, epoch_batches, length, pick_device,
@@ -92,8 +91,7 @@ def diagnose(preset: Preset, data_dir: Path | None) -> Iterator[str]:
     device = pick_device()
     threads = configure_threads()
     hardware = numerics.probe(device)
-    choice = numerics.choose_precision("auto", hardware,  # as the runs will decide
-                                       numerics.remembered_measure(hardware, cache_dir()))
+    choice = numerics.decide("auto", hardware)  # as the runs will decide
     yield f"seedstudy doctor: torch {torch.__version__}, {platform.platform()}"
     yield f"device     {hardware.device_name}" + ("" if torch.cuda.is_available() else " (no CUDA device)")
     yield (f"CPU        {cpu_model()}; torch capability "
@@ -122,14 +120,12 @@ def diagnose(preset: Preset, data_dir: Path | None) -> Iterator[str]:
         yield f"study      preset {preset.name!r}: no task's data could be read; set SEEDSTUDY_DATA_DIR"
         return
     tokens = sum(w.train_tokens for w in loads) * len(preset.seeds)
-    chosen = choice.precision
     yield (f"study      preset {preset.name!r}: {len(loads)} tasks x {len(preset.seeds)} seeds, "
            f"{tokens / 1e6:.1f} M training tokens"
            + (f" (skipped, data missing: {', '.join(missing)})" if missing else ""))
-    for name in dict.fromkeys((chosen, "fp32")):
-        rate = gflops[name]
-        seconds = expected_seconds(loads, len(preset.seeds), rate, name)
-        mark = " <- auto" if name == chosen else ""
+    for name in dict.fromkeys((choice.precision, "fp32")):
+        seconds = expected_seconds(loads, len(preset.seeds), gflops[name], name)
+        mark = " <- auto" if name == choice.precision else ""
         yield f"expected   ~{clock(seconds)} in {name} on this machine{mark}"
     yield ("           (model FLOPs from the preset's token counts / (measured matmul throughput x an "
            "efficiency fitted on measured studies); about +-30 %)")

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from .cache import cache_dir
+
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}  # fp32: autocast off
 # bf16 costs mantissa bits; where the report leaves it open, take it only for a clear speed-up
@@ -113,6 +115,12 @@ def choose_precision(requested: str, hardware: Hardware,
     verdict = "bf16" if speedup >= BF16_MIN_SPEEDUP else "fp32"
     return Choice(verdict, "auto", f"CPU capability {hardware.cpu_class()}: bf16 matmuls measured "
                   f"{speedup:.2f}x fp32 (bf16 needs >= {BF16_MIN_SPEEDUP}x)", speedup)
+
+
+def decide(requested: str, hardware: Hardware) -> Choice:
+    """``choose_precision`` as every run, benchmark and the doctor on this machine decide it: an
+    ambiguous report is settled by the one measurement kept in the token cache's folder."""
+    return choose_precision(requested, hardware, remembered_measure(hardware, cache_dir()))
 
 
 def matmul_throughput(dtype: torch.dtype, seconds: float = 0.5, device: str = "cpu") -> float:
@@ -248,7 +256,7 @@ def announce(requested: str = "auto", device: torch.device | None = None) -> tup
     A figure printed without its hardware cannot be read (bf16 is 8x fp32 on AMX, 1/28 on AVX2).
     """
     hardware = probe(device or torch.device("cpu"))
-    choice = choose_precision(requested, hardware, bf16_speedup)
+    choice = decide(requested, hardware)
     why = f"auto: {choice.reason}" if requested == "auto" else "asked for"
     return choice.precision, (f"hardware: {hardware.device_name}, CPU capability {hardware.cpu_class()}, "
                               f"{hardware.threads} threads; precision {choice.precision} ({why}); "

@@ -189,8 +189,7 @@ def resolve_numerics(config: TrainConfig) -> tuple[TrainConfig, dict]:
     device = pick_device()
     configure_threads()
     hardware = numerics.probe(device)
-    choice = numerics.choose_precision(config.precision, hardware,
-                                       numerics.remembered_measure(hardware, cache.cache_dir()))
+    choice = numerics.decide(config.precision, hardware)
     tf32 = device.type == "cuda" and numerics.tf32_allowed(choice.precision)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = tf32

@@ -81,10 +81,11 @@ def _run(study_numerics: dict, seed: int, preds, labels=(0, 1, 1, 0)):
     """A finished CB-shaped run (4 examples) made under the given numerics."""
     import pandas as pd
 
+    from seedstudy.metrics import macro_f1
     from seedstudy.runs import Run
 
     record = {"task": "superglue-cb", "model": "m", "seed": seed, "config": {"precision": study_numerics["precision"]},
-              "run": {"numerics": study_numerics}}
+              "run": {"numerics": study_numerics}, "metrics": {"macro_f1": macro_f1(labels, preds)}}
     frame = pd.DataFrame({"split": "validation", "idx": range(4), "label": list(labels), "pred": list(preds)})
     return Run(record, frame, None)
 
