@@ -5,7 +5,7 @@
 
 Arms: RoBERTa-large fully fine-tuned (batch 32, length 128) and a Llama-3.2-3B-shaped model with
 LoRA rank 16 on q/k/v/o (batch 16, length 256), both bf16 autocast, fused AdamW, through
-``seedstudy.train.training_step`` (the code the study runs). Prints per arm: step time,
+``seedstudy.training.train.training_step`` (the code the study runs). Prints per arm: step time,
 examples/s, peak memory, model training FLOP/s and model FLOP utilisation against the bf16
 matmul peak measured in this process. No weights are downloaded; the numbers say nothing about
 accuracy.
@@ -21,9 +21,11 @@ from dataclasses import dataclass
 
 import torch
 
-from seedstudy import models, numerics, perf
-from seedstudy.tasks import get_task
-from seedstudy.train import TrainConfig, make_optimizer, pick_device, training_step
+from seedstudy.benchmark.tasks import get_task
+from seedstudy.training import models, numerics, perf
+from seedstudy.training.config import TrainConfig
+from seedstudy.training.machine import pick_device
+from seedstudy.training.train import make_optimizer, training_step
 
 
 @dataclass(frozen=True)

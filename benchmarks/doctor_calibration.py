@@ -16,10 +16,12 @@ from collections import defaultdict
 
 import torch
 
-from seedstudy import data, doctor, numerics
-from seedstudy.presets import get_preset
-from seedstudy.runs import find_runs
-from seedstudy.train import configure_threads
+from seedstudy.benchmark import data
+from seedstudy.store.runs import find_runs
+from seedstudy.study import doctor
+from seedstudy.study.presets import get_preset
+from seedstudy.training import numerics
+from seedstudy.training.machine import configure_threads
 
 
 def main() -> None:

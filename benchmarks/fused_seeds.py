@@ -26,11 +26,10 @@ import time
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from seedstudy import models, numerics
-from seedstudy.tasks import get_task
-from seedstudy.perf import sync
-from seedstudy.train import configure_threads, pick_device
-
+from seedstudy.benchmark.tasks import get_task
+from seedstudy.training import models, numerics
+from seedstudy.training.machine import configure_threads, pick_device
+from seedstudy.training.perf import sync
 
 DEVICE = pick_device()  # the GPU when there is one, else the CPU
 

@@ -18,11 +18,12 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from seedstudy import data, numerics, scoring
-from seedstudy.models import load_tokenizer, resolve_model
-from seedstudy.presets import get_preset
-from seedstudy.tasks import get_task
-from seedstudy.train import MEGABATCH, encode, epoch_batches, fine_tune, length
+from seedstudy.benchmark import data, scoring
+from seedstudy.benchmark.tasks import get_task
+from seedstudy.study.presets import get_preset
+from seedstudy.training import numerics
+from seedstudy.training.models import load_tokenizer, resolve_model
+from seedstudy.training.train import MEGABATCH, encode, epoch_batches, fine_tune, length
 
 
 def padded_tokens(config, seed: int) -> int:

@@ -7,7 +7,7 @@ For each (task, model) of the preset: training sequences = training examples x e
 sequence per choice; ReCoRD: one per candidate entity), each counted at the preset's max length
 (an upper bound: dynamic padding makes most GLUE batches shorter), times the seeds; plus one
 forward pass over the validation split per seed. FLOPs per token come from the model itself,
-built on the meta device (no memory, no weights), with ``seedstudy.perf.training_flops``.
+built on the meta device (no memory, no weights), with ``seedstudy.training.perf.training_flops``.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import json
 
 import torch
 
-from seedstudy import models, perf
-from seedstudy.presets import get_preset
-from seedstudy.tasks import get_task
+from seedstudy.benchmark.tasks import get_task
+from seedstudy.study.presets import get_preset
+from seedstudy.training import models, perf
 
 # Sequences per epoch (train) and per evaluation (validation), from the GLUE/SuperGLUE papers.
 # ReCoRD: 100,730 / 10,000 queries at about 14 candidate entities each (an estimate).

@@ -16,9 +16,11 @@ import os
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from seedstudy import data, models, numerics
-from seedstudy.tasks import get_task
-from seedstudy.train import TrainConfig, _to, collate, encode, make_optimizer, training_step
+from seedstudy.benchmark import data
+from seedstudy.benchmark.tasks import get_task
+from seedstudy.training import models, numerics
+from seedstudy.training.config import TrainConfig
+from seedstudy.training.train import collate, encode, make_optimizer, to_device, training_step
 
 GROUPS = {"matmul": ("aten::addmm", "aten::mm", "aten::bmm", "aten::linear", "aten::matmul",
                      "aten::_scaled_dot_product", "mkldnn"),
@@ -53,7 +55,7 @@ def main() -> None:
     model = models.build_model(spec, task, tokenizer)
     optimizer, scheduler = make_optimizer(model, config, args.steps + 3)
     model.train()
-    batches = [_to(collate(tokenizer, features[i:i + args.batch_size], labels[i:i + args.batch_size]),
+    batches = [to_device(collate(tokenizer, features[i:i + args.batch_size], labels[i:i + args.batch_size]),
                    torch.device("cpu")) for i in range(0, len(features), args.batch_size)]
     for batch in batches[:3]:
         training_step(model, batch, optimizer, scheduler, config)

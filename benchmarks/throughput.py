@@ -6,7 +6,7 @@
 
 (a) the recipe users would otherwise write: ``transformers.Trainer`` with the ``run_glue.py``
 defaults (every example padded to max length 128, tokenized anew in each run, fp32);
-(b) ``seedstudy.train.fine_tune`` as the studies run it (dynamic padding, auto precision,
+(b) ``seedstudy.training.train.fine_tune`` as the studies run it (dynamic padding, auto precision,
 fused AdamW, tokenization cached across seeds); ``--group-by-length`` adds length-grouped
 batches, which the presets leave off (see benchmarks/grouping.py).
 Both see the same task, model, seeds, epochs, learning rate, batch size and training subset.
@@ -26,16 +26,23 @@ import time
 import numpy as np
 import torch
 
-from seedstudy import data, metrics, models, numerics, perf
-from seedstudy.tasks import get_task
-from seedstudy.train import TrainConfig, encode, fine_tune
+from seedstudy.benchmark import data, metrics
+from seedstudy.benchmark.tasks import get_task
+from seedstudy.training import models, numerics, perf
+from seedstudy.training.config import TrainConfig
+from seedstudy.training.train import encode, fine_tune
 
 
 def trainer_run(config: TrainConfig, seed: int) -> dict:
     """One run of the Trainer recipe; returns its time, real tokens and lead score."""
     import datasets
-    from transformers import (AutoModelForSequenceClassification, Trainer, TrainingArguments,
-                              default_data_collator, set_seed)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        Trainer,
+        TrainingArguments,
+        default_data_collator,
+        set_seed,
+    )
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()

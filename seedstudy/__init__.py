@@ -1,10 +1,16 @@
 """seedstudy: how much does fine-tuning a pretrained model vary with the random seed?
 
-Modules, one idea each: ``tasks`` (registry), ``data`` (loading), ``models``, ``train`` (one
-seed), ``runs`` (storage and provenance), ``metrics`` (pure functions), ``report`` (tables),
-``figures``, ``presets`` (named studies), ``spec`` (sweep specs), ``sweep`` (papermill
-executions), ``executors`` (local processes, Ray), ``integrity`` (completion records, locks,
-verify), ``cli``.
+The package is in rooms, and data flows one way through them (a room imports only the rooms
+before it; ``tests/test_layout.py`` checks):
+
+- ``benchmark``: the GLUE/SuperGLUE tasks, their data and official metrics;
+- ``training``: one fine-tuning run (config, seeds, models, numerics, the loop);
+- ``store``: finished runs on disk with provenance, integrity and verify;
+- ``stats``: pure statistics over seeds and examples;
+- ``report``: tables, figures and the paper;
+- ``study``: presets, sweep specs, executors, the papermill driver, the doctor;
+
+and ``cli`` (the ``seedstudy`` command) on top.
 """
 from pathlib import Path
 

@@ -3,32 +3,45 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
+from typing import get_args, get_origin, get_type_hints
 
-from . import data
-from .presets import DEFAULT_PRESET, PRESETS, get_preset
-from .tasks import TASKS, get_task
+from .benchmark import data
+from .benchmark.tasks import TASKS, get_task
+from .study.presets import DEFAULT_PRESET, PRESETS, get_preset
+from .training.config import FIELD_HELP, TrainConfig
 
-TRAIN_FLAGS = {  # flag -> (TrainConfig field, type, help)
-    "--model": ("model", str, "model alias (minilm-l6, tiny-bert, roberta-large), local folder or hub id"),
-    "--epochs": ("epochs", float, "training epochs (fractions allowed)"),
-    "--learning-rate": ("learning_rate", float, "peak AdamW learning rate"),
-    "--batch-size": ("batch_size", int, "training batch size"),
-    "--max-length": ("max_length", int, "truncate inputs to this many tokens"),
-    "--max-train-examples": ("max_train_examples", int,
-                             "train on a subset of this size (drawn with --data-seed, same for every seed)"),
-    "--max-eval-examples": ("max_eval_examples", int,
-                            "evaluate on a subset of this size (MultiRC: questions), drawn with --data-seed"),
-    "--data-seed": ("data_seed", int, "seed of the subset draws (not the training seed)"),
-    "--precision": ("precision", str, "auto (what the hardware runs natively: see seedstudy doctor), "
-                                      "fp32 (exact; no TF32 on GPUs), bf16 or fp16 (autocast)"),
-    "--adam-beta1": ("adam_beta1", float, "AdamW beta1 (default: PyTorch's 0.9)"),
-    "--adam-beta2": ("adam_beta2", float, "AdamW beta2 (default: PyTorch's 0.999; fairseq RoBERTa: 0.98)"),
-    "--adam-epsilon": ("adam_epsilon", float, "AdamW epsilon (default: PyTorch's 1e-8; fairseq RoBERTa: 1e-6)"),
-    "--lora-rank": ("lora_rank", int, "fine-tune LoRA adapters of this rank (peft) instead of all weights"),
-    "--lora-alpha": ("lora_alpha", float, "LoRA scaling alpha (default: 2 x rank)"),
-    "--lora-dropout": ("lora_dropout", float, "dropout on the LoRA input (default: 0.05)"),
-}
+
+def _training_options(p: argparse.ArgumentParser) -> None:
+    """One option per ``TrainConfig`` field but the task (``--learning-rate`` for learning_rate), with
+    the field's help; unset options keep the preset's value."""
+    hints = get_type_hints(TrainConfig)
+    for f in fields(TrainConfig):
+        if f.name == "task":
+            continue
+        flag, kind = "--" + f.name.replace("_", "-"), hints[f.name]
+        base = next((t for t in get_args(kind) if t is not type(None)), kind)
+        if base is bool:
+            p.add_argument(flag, action="store_true", default=None, help=FIELD_HELP[f.name])
+        elif get_origin(base) is tuple:
+            p.add_argument(flag, nargs="+", metavar="NAME", help=FIELD_HELP[f.name])
+        else:
+            p.add_argument(flag, type=base, help=FIELD_HELP[f.name])
+
+
+def _training_overrides(args: argparse.Namespace) -> dict:
+    """The training options given on the command line, by field name."""
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "task"}
+    given = {k: v for k, v in given.items() if v is not None}
+    if "lora_targets" in given:
+        given["lora_targets"] = tuple(given["lora_targets"])
+    return given
+
+
+def _data_dir(p: argparse.ArgumentParser) -> None:
+    """The --data-dir option."""
+    p.add_argument("--data-dir", help="local GLUE/SuperGLUE folder (default: $SEEDSTUDY_DATA_DIR, "
+                                      "else the Hugging Face hub)")
 
 
 def _common(p: argparse.ArgumentParser, *, data_dir: bool = True) -> None:
@@ -36,8 +49,7 @@ def _common(p: argparse.ArgumentParser, *, data_dir: bool = True) -> None:
     p.add_argument("--results-dir", help="where runs are stored (default: $SEEDSTUDY_RESULTS_DIR, "
                                          "else results/ in the project)")
     if data_dir:
-        p.add_argument("--data-dir", help="local GLUE/SuperGLUE folder (default: $SEEDSTUDY_DATA_DIR, "
-                                          "else the Hugging Face hub)")
+        _data_dir(p)
 
 
 def _seeds(p: argparse.ArgumentParser) -> None:
@@ -85,14 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     _preset(run, "preset whose per-task settings are the defaults")
     run.add_argument("--study", help="study name, the results sub-folder (default: the preset name)")
     _seeds(run)
-    for flag, (_, kind, text) in TRAIN_FLAGS.items():
-        run.add_argument(flag, type=kind, help=text)
-    run.add_argument("--lora-targets", nargs="+", metavar="MODULE",
-                     help="module names given LoRA adapters (default: the family's attention projections)")
-    run.add_argument("--gradient-checkpointing", action="store_true",
-                     help="recompute activations in the backward pass to save memory (same results)")
-    run.add_argument("--group-by-length", action="store_true",
-                     help="batch examples of similar length (order still drawn from the seed)")
+    _training_options(run)
     _mixing(run)
     _common(run)
 
@@ -122,9 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Report runs whose files changed or are missing, partial "
                             "runs, leftovers of interrupted writes, orphaned files, and runs a "
                             "sweep manifest lists but that do not exist. Exit 1 if any.")
-    verify.add_argument("results_dir", help="results folder to check")
+    verify.add_argument("legacy_results_dir", nargs="?", metavar="DIR",
+                        help="deprecated spelling of --results-dir DIR")
     verify.add_argument("--adopt-legacy", action="store_true",
                         help="first write completion records for runs stored before they existed")
+    _common(verify, data_dir=False)
 
     report = sub.add_parser("report", help="rebuild tables and figures from finished runs "
                             "(executes notebooks/paper.ipynb)")
@@ -150,16 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
                             "the precision 'auto' resolves to and why, fp32 and bf16 matmul "
                             "throughput, and the expected wall time of a preset's study here.")
     _preset(doctor, "study whose wall time to estimate")
-    doctor.add_argument("--data-dir", help="local data folder (default: $SEEDSTUDY_DATA_DIR)")
+    _data_dir(doctor)
 
     tasks = sub.add_parser("tasks", help="list the tasks and whether their local files are present")
-    tasks.add_argument("--data-dir", help="local data folder (default: $SEEDSTUDY_DATA_DIR)")
+    _data_dir(tasks)
     return parser
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     """seedstudy run."""
-    from .sweep import run_task
+    from .study.sweep import run_task
 
     preset = get_preset(args.preset)
     task = get_task(args.task)
@@ -172,15 +179,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         config = replace(preset.configs[0], task=task.key)
         print(f"note: {task.key} is not in preset {preset.name!r}; starting from its "
               f"{preset.configs[0].task} settings (override with the options)", file=sys.stderr)
-    overrides = {field: getattr(args, flag.lstrip("-").replace("-", "_"))
-                 for flag, (field, _, _) in TRAIN_FLAGS.items()}
-    if args.lora_targets:
-        overrides["lora_targets"] = tuple(args.lora_targets)
-    if args.gradient_checkpointing:
-        overrides["gradient_checkpointing"] = True
-    if args.group_by_length:
-        overrides["group_by_length"] = True
-    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    config = replace(config, **_training_overrides(args))
     out = run_task(config, args.seeds or list(preset.seeds), study=args.study or preset.name,
                    results_dir=args.results_dir, data_dir=args.data_dir, force=args.force,
                    allow_mixed_numerics=args.allow_mixed_numerics, watch=True)
@@ -190,8 +189,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     """seedstudy reproduce: the preset's sweep, then the paper notebook."""
-    from .spec import from_preset
-    from .sweep import run_report
+    from .study.spec import from_preset
+    from .study.sweep import run_report
 
     spec = from_preset(args.preset, study=args.study, seeds=args.seeds, tasks=args.tasks)
     outcomes, code = _sweep(spec, args)
@@ -205,14 +204,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     """seedstudy sweep."""
-    from .spec import resolve_spec
+    from .study.spec import resolve_spec
 
     return _sweep(resolve_spec(args.spec), args)[1]
 
 
 def _sweep(spec, args: argparse.Namespace):
     """Run a sweep with the command's executor options; print its summary; (outcomes, exit code)."""
-    from .sweep import run_sweep, summary
+    from .study.sweep import run_sweep, summary
 
     outcomes = run_sweep(spec, executor=args.executor, max_parallel=args.max_parallel,
                          address=args.address, results_dir=args.results_dir,
@@ -225,11 +224,15 @@ def _sweep(spec, args: argparse.Namespace):
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     """seedstudy verify."""
-    from pathlib import Path
+    from .store.integrity import adopt_legacy, verify
+    from .store.runs import resolve_results_dir
 
-    from .integrity import adopt_legacy, verify
-
-    root = Path(args.results_dir).expanduser().resolve()
+    if args.legacy_results_dir:
+        if args.results_dir:
+            raise ValueError("give the results folder once: --results-dir DIR (the positional DIR is "
+                             "its deprecated spelling)")
+        print("seedstudy verify: DIR is deprecated, use --results-dir DIR", file=sys.stderr)
+    root = resolve_results_dir(args.results_dir or args.legacy_results_dir)
     if args.adopt_legacy:
         for folder in adopt_legacy(root):
             print(f"adopted (completion record written): {folder}")
@@ -242,7 +245,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     """seedstudy report."""
-    from .sweep import run_report
+    from .study.sweep import run_report
 
     out = run_report(study=args.study, results_dir=args.results_dir, output_dir=args.output_dir,
                      compare_study=args.compare_study, numerics_study=args.numerics_study)
@@ -252,7 +255,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_paper(args: argparse.Namespace) -> int:
     """seedstudy paper."""
-    from .pdf import build_pdf
+    from .report.pdf import build_pdf
 
     print(f"paper: {build_pdf(args.paper_dir)}")
     return 0
@@ -260,7 +263,7 @@ def _cmd_paper(args: argparse.Namespace) -> int:
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
     """seedstudy doctor."""
-    from .doctor import diagnose
+    from .study.doctor import diagnose
 
     for line in diagnose(get_preset(args.preset), data.resolve_data_dir(args.data_dir)):
         print(line, flush=True)

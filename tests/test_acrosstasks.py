@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from seedstudy import acrosstasks
+from seedstudy.stats import acrosstasks
 
 
 def test_kendall_w_and_friedman_agree_by_hand():

@@ -156,10 +156,77 @@ def test_finetune_notebook_takes_every_training_parameter():
 
     import papermill
 
-    from seedstudy.sweep import notebook
-    from seedstudy.train import TrainConfig
+    from seedstudy.study.sweep import notebook
+    from seedstudy.training.config import TrainConfig
 
     accepted = set(papermill.inspect_notebook(str(notebook("finetune.ipynb"))))
     expected = {f.name for f in fields(TrainConfig)} | {"seeds", "study", "results_dir", "data_dir", "force",
                                                           "allow_mixed_numerics"}
     assert accepted == expected
+
+
+def test_finetune_notebook_defaults_are_the_default_studys():
+    """Run directly with papermill, the notebook trains what ``seedstudy run glue-sst2`` trains: every
+    training value of its parameters cell equals the default preset's SST-2 config (precision: fp32,
+    stated in the cell, so the committed outputs check on every machine), and its seeds the preset's."""
+    import ast
+    from dataclasses import fields
+
+    import papermill
+
+    from seedstudy.study.presets import DEFAULT_PRESET, get_preset
+    from seedstudy.study.sweep import notebook
+    from seedstudy.training.config import TrainConfig
+
+    cell = {k: ast.literal_eval(v["default"])
+            for k, v in papermill.inspect_notebook(str(notebook("finetune.ipynb"))).items()}
+    preset = get_preset(DEFAULT_PRESET)
+    expected = preset.config_for(cell["task"]).to_dict()
+    differ = {f.name: (cell[f.name], expected[f.name]) for f in fields(TrainConfig)
+              if f.name != "precision" and cell[f.name] != expected[f.name]}
+    assert not differ, f"notebook value != preset {DEFAULT_PRESET!r}: {differ}"
+    assert cell["precision"] == "fp32" and cell["seeds"] == list(preset.seeds)
+
+
+def test_run_has_an_option_for_every_training_field():
+    """``seedstudy run --help`` lists every TrainConfig field but the task (the positional), with its help."""
+    from dataclasses import fields
+
+    from seedstudy.cli import build_parser
+    from seedstudy.training.config import FIELD_HELP, TrainConfig
+
+    run = build_parser()._subparsers._group_actions[0].choices["run"]
+    options = {a.dest: a for a in run._actions}
+    assert set(FIELD_HELP) == {f.name for f in fields(TrainConfig)}
+    for f in fields(TrainConfig):
+        if f.name != "task":
+            assert f.name in options and options[f.name].help == FIELD_HELP[f.name], f.name
+    for flag in ("--warmup-ratio", "--weight-decay", "--eval-batch-size", "--max-grad-norm"):
+        assert flag in run.format_help()
+
+
+def test_run_options_override_the_preset(monkeypatch, dirs):
+    """Every given option reaches the config (and only those): the rest keep the preset's values."""
+    import seedstudy.study.sweep as sweep
+
+    seen = {}
+    monkeypatch.setattr(sweep, "run_task", lambda config, seeds, **kw: seen.update(config=config) or "nb")
+    options, _ = dirs
+    assert main(["run", "glue-sst2", "--weight-decay", "0.05", "--max-grad-norm", "0.5", "--group-by-length",
+                 "--lora-targets", "query", "value", "--lora-rank", "4", *_args(options)]) == 0
+    from seedstudy.study.presets import get_preset
+
+    base = get_preset("quick").config_for("glue-sst2")
+    changed = {k: v for k, v in seen["config"].to_dict().items() if base.to_dict()[k] != v}
+    assert changed == {"weight_decay": 0.05, "max_grad_norm": 0.5, "group_by_length": True,
+                       "lora_targets": ["query", "value"], "lora_rank": 4}
+
+
+def test_verify_takes_results_dir_and_still_the_old_positional(tmp_path, capsys):
+    (tmp_path / "r").mkdir()
+    assert main(["verify", "--results-dir", str(tmp_path / "r")]) == 0
+    assert "0 runs checked" in capsys.readouterr().out
+    assert main(["verify", str(tmp_path / "r")]) == 0
+    captured = capsys.readouterr()
+    assert "DIR is deprecated, use --results-dir DIR" in captured.err and "0 runs checked" in captured.out
+    assert main(["verify", str(tmp_path / "r"), "--results-dir", str(tmp_path / "r")]) == 2

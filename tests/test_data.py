@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from seedstudy import data
-from seedstudy.tasks import TASKS, get_task
+from seedstudy.benchmark import data
+from seedstudy.benchmark.tasks import TASKS, get_task
 
 # Official row counts (GLUE / SuperGLUE papers and the data README).
 OFFICIAL_ROWS = {

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seedstudy import decompose
-from seedstudy.seeds import Seeds, grid
+from seedstudy.stats import decompose
+from seedstudy.training.seeds import Seeds, grid
 
 GRID = grid(range(5), range(5), [0])  # 5 init x 5 order seeds, dropout fixed
 REPLICATED = GRID + [Seeds(i, i, 1) for i in range(5)]  # + another dropout seed on the diagonal

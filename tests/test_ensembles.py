@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from seedstudy import agreement, ensembles, metrics
+from seedstudy.stats import agreement, consistency, ensembles
 
 
 def _independent_seeds(n_seeds: int, n_examples: int, sigma: float, rng: np.random.Generator):
@@ -48,7 +48,7 @@ def test_hard_votes_of_two_with_random_ties_gain_nothing_but_a_fixed_tie_rule_do
     assert curve[2]["pairwise_agreement"] == pytest.approx(curve[1]["pairwise_agreement"], abs=0.01)
     assert curve[2]["accuracy"] == pytest.approx(curve[1]["accuracy"], abs=0.01)
     lowest = np.stack([agreement.vote_counts(preds[i:i + 2], 2).argmax(axis=1) for i in range(0, 20, 2)])
-    assert metrics.pairwise_agreement(lowest) > curve[1]["pairwise_agreement"] + 0.03  # the old artefact
+    assert consistency.pairwise_agreement(lowest) > curve[1]["pairwise_agreement"] + 0.03  # the old artefact
 
 
 def test_votes_by_hand_and_bad_input():
@@ -70,6 +70,6 @@ def test_single_seeds_are_the_k1_row():
     preds = np.array([[0, 1, 1, 0], [0, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1]])
     probs = np.stack([1.0 - preds, preds.astype(float)], axis=2)
     curve = ensembles.ensemble_curve(preds, [0, 1, 1, 0], probs)
-    assert curve[1]["pairwise_agreement"] == pytest.approx(metrics.con(preds))
-    assert curve[1]["all_agree"] == pytest.approx(metrics.all_agree(preds)) and curve[1]["n_ensembles"] == 4
+    assert curve[1]["pairwise_agreement"] == pytest.approx(consistency.con(preds))
+    assert curve[1]["all_agree"] == pytest.approx(consistency.all_agree(preds)) and curve[1]["n_ensembles"] == 4
     assert sorted(curve) == [1, 2] and curve[2]["n_ensembles"] == 2

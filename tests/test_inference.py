@@ -14,7 +14,7 @@ import pytest
 from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
-from seedstudy import compare, metrics, uncertainty
+from seedstudy.stats import compare, consistency, uncertainty
 
 N_SEEDS, N_EXAMPLES, B = 5, 300, 200
 
@@ -120,7 +120,7 @@ def test_clustered_example_interval_covers_pairwise_agreement():
     theta = tau * rng.standard_normal(N_SEEDS)
     big, _ = _grouped_preds(rng, theta, c, 40_000, 5, sd_u, sd_w, sd_z)  # the truth, numerically
     assert _pairwise_agreement_binary(big) == pytest.approx(_agreement_truth(theta, c, sd_d, sd_z), abs=3e-3)
-    assert _pairwise_agreement_binary(big[:, :50]) == pytest.approx(metrics.pairwise_agreement(big[:, :50]))
+    assert _pairwise_agreement_binary(big[:, :50]) == pytest.approx(consistency.pairwise_agreement(big[:, :50]))
 
     studies, clustered, plain = 800, 0, 0
     for _ in range(studies):

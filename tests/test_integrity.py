@@ -10,8 +10,8 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from seedstudy import integrity, runs
-from seedstudy.presets import get_preset
+from seedstudy.store import integrity, runs
+from seedstudy.study.presets import get_preset
 
 CONFIG = replace(get_preset("smoke").config_for("glue-rte"), max_train_examples=16)
 

@@ -5,9 +5,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seedstudy import cache, models
-from seedstudy.tasks import get_task
-from seedstudy.train import configure_threads, encode, epoch_batches
+from seedstudy.benchmark.tasks import get_task
+from seedstudy.training import cache, models
+from seedstudy.training.machine import configure_threads
+from seedstudy.training.train import encode, epoch_batches
 
 LENGTHS = np.random.default_rng(0).integers(5, 120, size=403)
 

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
-from seedstudy import models
-from seedstudy.runs import config_hash
-from seedstudy.tasks import get_task
-from seedstudy.train import TrainConfig, collate, encode, fine_tune, train_steps
+from seedstudy.benchmark.tasks import get_task
+from seedstudy.store.runs import config_hash
+from seedstudy.training import models
+from seedstudy.training.config import TrainConfig
+from seedstudy.training.train import collate, encode, fine_tune, train_steps
 
 LLAMA = TrainConfig(task="glue-rte", model="tiny-llama", epochs=1, learning_rate=1e-3, batch_size=8,
                     max_length=48, max_train_examples=32, max_eval_examples=40, lora_rank=4)
@@ -50,7 +51,7 @@ def test_copa_with_a_decoder_scores_each_choice(llama_runs):
 def test_only_lora_and_head_parameters_change(data_dir):
     from transformers import set_seed
 
-    from seedstudy import data
+    from seedstudy.benchmark import data
 
     task = get_task("glue-rte")
     spec = models.resolve_model("tiny-llama")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seedstudy import noisefloor
+from seedstudy.stats import noisefloor
 
 N_SEEDS, N_EXAMPLES = 5, 300
 
@@ -81,8 +81,8 @@ def _run(study_numerics: dict, seed: int, preds, labels=(0, 1, 1, 0)):
     """A finished CB-shaped run (4 examples) made under the given numerics."""
     import pandas as pd
 
-    from seedstudy.metrics import macro_f1
-    from seedstudy.runs import Run
+    from seedstudy.benchmark.metrics import macro_f1
+    from seedstudy.store.runs import Run
 
     record = {"task": "superglue-cb", "model": "m", "seed": seed, "config": {"precision": study_numerics["precision"]},
               "run": {"numerics": study_numerics}, "metrics": {"macro_f1": macro_f1(labels, preds)}}
@@ -91,32 +91,33 @@ def _run(study_numerics: dict, seed: int, preds, labels=(0, 1, 1, 0)):
 
 
 def test_the_noise_floor_table_on_a_small_fixed_case():
-    from seedstudy import analysis
+    from seedstudy.report import comparison, formatting
 
     amx = {"precision": "bf16", "device": "cpu", "cpu_class": "AVX512 + AMX", "threads": 2}
     avx2 = {"precision": "fp32", "device": "cpu", "cpu_class": "AVX2", "threads": 2}
     a = [_run(amx, 1, [0, 0, 1, 1]), _run(amx, 2, [0, 1, 1, 1]), _run(amx, 3, [1, 1, 1, 1])]
     b = [_run(avx2, 1, [0, 0, 1, 0]), _run(avx2, 2, [0, 1, 1, 1])]  # seed 3 has no twin: left out
-    table = analysis.noise_floor_table(a, b, n_resamples=200)
+    table = comparison.noise_floor_table(a, b, n_resamples=200)
     row = table.iloc[0]
     assert (row["task"], row["seeds"], row["measure"]) == ("superglue-cb", 2, "CON")
     assert (row["numerics_a"], row["numerics_b"]) == ("bf16, AVX512 + AMX, 2 threads", "fp32, AVX2, 2 threads")
     assert row["con_same_seed"] == 0.875 and row["con_seed"] == 0.625
     assert row["ratio"] == pytest.approx(1 / 3) and row["ratio_low"] <= 1 / 3 <= row["ratio_high"]
     assert row["metric"] == "macro_f1" and row["metric_abs_difference"] >= 0
-    shown = analysis.format_noise_floor(table).iloc[0]
+    shown = formatting.format_noise_floor(table).iloc[0]
     assert shown["Same seed, A vs B [min-max]"] == "87.5 [75.0-100.0]" and shown["Different seeds"] == "62.5"
     assert shown["Ratio (95 CI)"].startswith("0.33 [")
 
 
 def test_the_committed_noise_floor_rebuilds_from_the_committed_runs(tmp_path):
     """paper/quick's table: the default study in bf16 on AMX against the same seeds in fp32 on AVX2."""
-    from seedstudy import PROJECT_ROOT, analysis
-    from seedstudy.runs import find_runs
+    from seedstudy import PROJECT_ROOT
+    from seedstudy.report import comparison, formatting, writing
+    from seedstudy.store.runs import find_runs
 
     runs = PROJECT_ROOT / "paper" / "runs"
-    table = analysis.noise_floor_table(find_runs(runs, "quick"), find_runs(runs, "quick-avx2"))
-    written = analysis.write_tables({"noise_floor": analysis.format_noise_floor(table)}, tmp_path)
+    table = comparison.noise_floor_table(find_runs(runs, "quick"), find_runs(runs, "quick-avx2"))
+    written = writing.write_tables({"noise_floor": formatting.format_noise_floor(table)}, tmp_path)
     committed = PROJECT_ROOT / "paper" / "quick" / "paper" / "tables"
     for path in written:
         assert path.read_text() == (committed / path.name).read_text()

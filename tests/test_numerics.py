@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from seedstudy import numerics, runs, train
-from seedstudy.numerics import Hardware, choose_precision
-from seedstudy.train import TrainConfig
+from seedstudy.store import runs
+from seedstudy.training import numerics, train
+from seedstudy.training.config import TrainConfig
+from seedstudy.training.numerics import Hardware, choose_precision
 
 AMX = Hardware(device="cpu", device_name="cpu", cpu_capability="AVX512", amx=True, avx512_bf16=True,
                onednn_bf16=True, cuda_bf16=False, threads=2)

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from seedstudy.cli import main
-from seedstudy.pdf import build_pdf
+from seedstudy.report.pdf import build_pdf
 
 
 def test_without_tex_the_error_says_how_to_get_it(tmp_path, monkeypatch, capsys):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from seedstudy.presets import get_preset
-from seedstudy.tasks import TASKS
+from seedstudy.benchmark.tasks import TASKS
+from seedstudy.study.presets import get_preset
 
 
 def test_paper_preset_is_the_reference_study():
@@ -35,7 +35,8 @@ def test_paper_preset_is_the_reference_study():
 def test_adam_settings_reach_the_optimizer():
     import torch
 
-    from seedstudy.train import TrainConfig, make_optimizer
+    from seedstudy.training.config import TrainConfig
+    from seedstudy.training.train import make_optimizer
 
     model = torch.nn.Linear(3, 2)
     default = make_optimizer(model, TrainConfig(task="glue-rte"), 10)[0].defaults

@@ -9,8 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from seedstudy import doctor, progress
-from seedstudy.presets import get_preset
+from seedstudy.store import progress
+from seedstudy.study import doctor
+from seedstudy.study.presets import get_preset
 
 
 def test_a_heartbeat_reports_steps_and_rates_then_disappears(tmp_path):
@@ -83,7 +84,7 @@ def test_doctor_reports_the_machine_and_the_estimate(data_dir):
 
 
 def test_the_sweep_estimate_comes_from_measured_step_times(tmp_path):
-    from seedstudy.sweep import Progress
+    from seedstudy.study.sweep import Progress
 
     tracker = Progress(tmp_path, [], print)
     assert tracker.seconds_left(0, 3, []) is None  # nothing measured yet

@@ -13,9 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seedstudy import data, report, runs, scoring
-from seedstudy.tasks import get_task
-from seedstudy.train import TrainConfig, fine_tune
+from seedstudy.benchmark import data, scoring
+from seedstudy.benchmark.tasks import get_task
+from seedstudy.report import formatting, paper
+from seedstudy.store import runs
+from seedstudy.training.config import TrainConfig
+from seedstudy.training.train import fine_tune
 
 RECORD = get_task("superglue-record")
 
@@ -175,11 +178,11 @@ def test_rte_run_predicts_and_scores_its_diagnostic_sets(tmp_path, data_dir):
     p = done[0].predictions
     assert p.groupby("split").size().to_dict() == {"validation": 20, "superglue-axb": 6, "superglue-axg": 6}
     assert p.loc[p["split"] == "superglue-axg", "group"].tolist() == [50, 50, 51, 51, 52, 52]
-    table = report.micro_table(done).set_index("task")
+    table = paper.micro_table(done).set_index("task")
     assert list(table.index) == ["superglue-rte", "superglue-axb", "superglue-axg"]
     assert table.loc["superglue-axg", "n_examples"] == 6
     assert np.isfinite(table.loc["superglue-axg", "group_all_agree"])
-    lead = report.variance_table(done).query("lead")["metric"].tolist()
+    lead = paper.variance_table(done).query("lead")["metric"].tolist()
     assert lead == ["accuracy"]  # the diagnostics never become the lead metric
 
 
@@ -204,7 +207,7 @@ def test_record_fine_tunes_end_to_end_on_a_local_fixture(tmp_path):
     assert set(record["metrics"]) == {"record_f1", "record_em"}
     assert record["lead_metric"] == "record_f1" and 0 <= record["metrics"]["record_em"] <= 1
     assert {"candidate", "answers"} <= set(done[0].predictions.columns)
-    row = report.micro_table(done).iloc[0]
+    row = paper.micro_table(done).iloc[0]
     assert row["n_examples"] == 4  # queries, not candidates
-    assert report.format_all_seeds(report.micro_table(done))["Agreement rule"].iloc[0].startswith(
+    assert formatting.format_all_seeds(paper.micro_table(done))["Agreement rule"].iloc[0].startswith(
         "same chosen entity")

@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from seedstudy import runs
-from seedstudy.train import TrainConfig
+from seedstudy.store import runs
+from seedstudy.training.config import TrainConfig
+from seedstudy.training.seeds import parse_all
 
 CONFIG = TrainConfig(task="superglue-cb", model="tiny-bert", epochs=1, learning_rate=1e-3,
                      batch_size=16, max_length=48, max_train_examples=32)
@@ -64,7 +65,7 @@ def test_force_replaces_the_run(finished, data_dir):
 
 
 def test_failed_training_leaves_no_partial_run(tmp_path, data_dir, monkeypatch):
-    import seedstudy.runs as module
+    import seedstudy.store.runs as module
 
     def boom(*args, **kwargs):
         raise RuntimeError("killed mid-run")
@@ -79,7 +80,7 @@ def test_failed_training_leaves_no_partial_run(tmp_path, data_dir, monkeypatch):
                                            ([1, -2], "bad seed -2"), ([1, "2x"], "bad seed '2x'"), ([1, 2.5], "bad seed 2.5")])
 def test_bad_seed_lists(seeds, message):
     with pytest.raises(ValueError, match=message):
-        runs.validate_seeds(seeds)
+        parse_all(seeds)
 
 
 def test_unwritable_results_dir_is_named(tmp_path):
@@ -98,7 +99,7 @@ def test_find_runs_returns_every_finished_seed(finished, data_dir):
 
 def test_mnli_scores_and_compares_each_evaluation_split(tmp_path, data_dir):
     """A hand-written GLUE-layout MNLI train.tsv beside the real dev exports: one run, two splits."""
-    from seedstudy import report
+    from seedstudy.report import paper
 
     root = tmp_path / "data" / "glue" / "MNLI"
     root.mkdir(parents=True)
@@ -119,6 +120,6 @@ def test_mnli_scores_and_compares_each_evaluation_split(tmp_path, data_dir):
                                                    "glue/MNLI/dev_mismatched.parquet"}
     assert found[0].predictions.groupby("split").size().to_dict() == {
         "validation_matched": 30, "validation_mismatched": 30}
-    table = report.micro_table(runs.find_runs(tmp_path / "r", "t"))
+    table = paper.micro_table(runs.find_runs(tmp_path / "r", "t"))
     assert table["task"].tolist() == ["glue-mnli-m", "glue-mnli-mm"]
     assert (table["n_examples"] == 30).all() and (table["n_seeds"] == 2).all()

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
-from seedstudy import runs
-from seedstudy.presets import get_preset
-from seedstudy.seeds import Seeds, parse_all
-from seedstudy.spec import parse_spec
-from seedstudy.train import fine_tune
+from seedstudy.store import runs
+from seedstudy.study.presets import get_preset
+from seedstudy.study.spec import parse_spec
+from seedstudy.training.seeds import Seeds, parse_all
+from seedstudy.training.train import fine_tune
 
 CONFIG = replace(get_preset("smoke").config_for("glue-rte"), max_train_examples=32)
 
@@ -42,7 +42,7 @@ def test_each_source_follows_its_own_seed(data_dir):
 
 def _observed(monkeypatch, seed) -> tuple[dict, list, pd.DataFrame]:
     """Fine-tune with ``seed`` and record the model's weights as training starts and every batch."""
-    from seedstudy import train
+    from seedstudy.training import train
 
     seen: dict = {"batches": []}
     start, batches = train.train_steps, train.epoch_batches

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from seedstudy.spec import from_preset, load_spec, resolve_spec
+from seedstudy.study.spec import from_preset, load_spec, resolve_spec
 
 
 def _write(tmp_path, text: str, name: str = "spec.yaml"):
@@ -69,7 +69,7 @@ def test_spec_argument_is_a_file_or_a_preset(tmp_path):
 
 
 def test_sweeps_into_one_study_add_to_its_manifest():
-    from seedstudy.spec import manifest
+    from seedstudy.study.spec import manifest
 
     first = from_preset("smoke", tasks=["glue-rte"], seeds=[1])
     second = from_preset("smoke", tasks=["superglue-cb"], seeds=[1])

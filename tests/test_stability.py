@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from seedstudy import agreement, compare, ensembles, metrics, uncertainty
+from seedstudy.benchmark import metrics
+from seedstudy.stats import agreement, compare, consistency, uncertainty
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_pair_table_churn_bounds_the_accuracy_difference(random_runs):
 
 def test_flip_rate_averages_to_one_minus_pairwise_agreement(random_runs):
     preds, _ = random_runs
-    assert agreement.flip_rate(preds).mean() == pytest.approx(1 - metrics.pairwise_agreement(preds))
+    assert agreement.flip_rate(preds).mean() == pytest.approx(1 - consistency.pairwise_agreement(preds))
     assert agreement.flip_rate([[2, 0, 1], [2, 1, 1], [2, 1, 0]]).round(4).tolist() == [0.0, 0.6667, 0.6667]
 
 
@@ -67,18 +68,18 @@ def test_expected_max_by_hand_and_its_curve():
 
 def test_example_interval_contains_the_value_and_is_seeded(random_runs):
     preds, labels = random_runs
-    stat = lambda p, y: metrics.all_correct(p, y)  # noqa: E731
+    stat = lambda p, y: consistency.all_correct(p, y)  # noqa: E731
     a = uncertainty.example_interval(stat, preds, labels, n_resamples=300)
     assert a["low"] <= a["value"] <= a["high"] and a["high"] - a["low"] > 0
     assert a == uncertainty.example_interval(stat, preds, labels, n_resamples=300)
     same = np.tile(labels, (4, 1))
-    b = uncertainty.example_interval(lambda p, _: metrics.all_agree(p), same, n_resamples=200)
+    b = uncertainty.example_interval(lambda p, _: consistency.all_agree(p), same, n_resamples=200)
     assert (b["low"], b["value"], b["high"]) == (1.0, 1.0, 1.0)
     # agreement is no longer bounded below by its point estimate (the seed bootstrap's flaw)
-    agree = uncertainty.example_interval(lambda p, _: metrics.pairwise_agreement(p), preds, n_resamples=300)
+    agree = uncertainty.example_interval(lambda p, _: consistency.pairwise_agreement(p), preds, n_resamples=300)
     assert agree["low"] < agree["value"] < agree["high"]
     groups = np.repeat(np.arange(40), 5)
-    clustered = uncertainty.example_interval(lambda p, _: metrics.pairwise_agreement(p), preds,
+    clustered = uncertainty.example_interval(lambda p, _: consistency.pairwise_agreement(p), preds,
                                              groups=groups, n_resamples=300)
     assert clustered["value"] == agree["value"] and clustered["low"] < clustered["value"] < clustered["high"]
     with pytest.raises(ValueError, match="groups must have shape"):
@@ -200,7 +201,7 @@ def test_aso_sees_a_clearly_better_configuration_and_leaves_numpy_alone():
 def test_all_agree_curve_intervals_hold_the_exact_expected_value(random_runs):
     preds, labels = random_runs
     curve = uncertainty.all_agree_curve_intervals(preds, labels, seed=1)
-    exact = metrics.all_agree_curve(preds, labels)
+    exact = consistency.all_agree_curve(preds, labels)
     assert sorted(curve) == list(range(2, preds.shape[0] + 1))
     for k, point in curve.items():
         assert point["all_agree"] == pytest.approx(exact[k]["all_agree"])

@@ -19,7 +19,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from seedstudy import integrity
+from seedstudy.store import integrity
 
 SPEC = """\
 name: faults
@@ -125,9 +125,9 @@ def test_the_smoke_sweep_gives_the_same_runs_locally_and_on_a_local_ray_cluster(
                                                                                  monkeypatch):
     """The whole smoke preset (tiny BERT and tiny Llama with LoRA), two executions side by side each way."""
     ray = pytest.importorskip("ray")
-    from seedstudy.runs import find_runs
-    from seedstudy.spec import from_preset
-    from seedstudy.sweep import run_sweep
+    from seedstudy.store.runs import find_runs
+    from seedstudy.study.spec import from_preset
+    from seedstudy.study.sweep import run_sweep
 
     monkeypatch.setenv("SEEDSTUDY_THREADS", "1")
     spec = from_preset("smoke")

@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-from seedstudy import models
-from seedstudy.tasks import get_task
-from seedstudy.train import TrainConfig, fine_tune
+from seedstudy.benchmark.tasks import get_task
+from seedstudy.training import models
+from seedstudy.training.config import TrainConfig
+from seedstudy.training.train import fine_tune
 
 TINY = TrainConfig(task="glue-rte", model="tiny-bert", epochs=1, learning_rate=1e-3, batch_size=8,
                    max_length=48, max_train_examples=48)
@@ -75,7 +76,7 @@ def test_minilm_loads_the_shipped_pretrained_encoder():
 
 def test_data_order_changes_with_the_seed_and_only_with_it(monkeypatch, data_dir):
     """Record which training rows each step sees: equal for equal seeds, different otherwise."""
-    import seedstudy.train as train
+    from seedstudy.training import train
 
     seen: list[list[int]] = []
     real_collate = train.collate

@@ -1,7 +1,7 @@
 """How much seeds agree beyond chance, pair by pair, and which examples flip.
 
 Pure functions over a prediction matrix shaped ``(n_seeds, n_examples)`` of class ids (the
-micro view for classification; regression has ``metrics.per_example_spread``). Kappas come from
+micro view for classification; regression has ``consistency.per_example_spread``). Kappas come from
 the maintained implementations (statsmodels' Fleiss, scikit-learn's Cohen); churn, vote entropy
 and flip rate are one line each and written here.
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .metrics import check_runs
+from .consistency import check_runs
 
 Array = Sequence | np.ndarray
 
@@ -98,7 +98,7 @@ def vote_entropy(preds: Array, n_classes: int | None = None) -> np.ndarray:
 def flip_rate(preds: Array) -> np.ndarray:
     """Per example, the share of seed pairs that predict it differently.
 
-    Its mean over examples is one minus ``metrics.pairwise_agreement``.
+    Its mean over examples is one minus ``consistency.pairwise_agreement``.
 
     >>> flip_rate([[0, 1], [0, 0], [0, 1]]).round(4).tolist()
     [0.0, 0.6667]

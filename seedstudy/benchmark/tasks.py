@@ -1,7 +1,7 @@
 """The task registry: what each GLUE/SuperGLUE task is, where its data lives, how it is scored.
 
-A task is pure data. Loading (``seedstudy.data``), training (``seedstudy.train``) and scoring
-(``seedstudy.metrics``) read these fields and never branch on a task's name, so adding a task is
+A task is pure data. Loading (``benchmark.data``), training (``seedstudy.training``) and scoring
+(``benchmark.metrics``) read these fields and never branch on a task's name, so adding a task is
 adding one entry here.
 """
 from __future__ import annotations

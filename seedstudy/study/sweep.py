@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from . import PROJECT_ROOT, data, executors, integrity, progress
-from .models import model_slug, resolve_model
-from .report import SKIPPED_FILE
-from .runs import ensure_writable, resolve_results_dir, run_dir, validate_seeds
-from .seeds import Seeds
+from .. import PROJECT_ROOT
+from ..benchmark import data
+from ..benchmark.tasks import get_task
+from ..store import integrity, progress
+from ..store.runs import SKIPPED_FILE, ensure_writable, resolve_results_dir, run_dir
+from ..training.config import TrainConfig
+from ..training.machine import FOLLOW_ENV, identity
+from ..training.models import model_slug, resolve_model
+from ..training.seeds import Seeds, parse_all
+from . import executors
 from .spec import SweepSpec, Unit, manifest
-from .tasks import get_task
-from .train import TrainConfig
 
 OUTPUT_ENV = "SEEDSTUDY_OUTPUT_DIR"
 
@@ -82,7 +85,7 @@ def _execute(source: Path, output: Path, parameters: dict) -> Path:
     from jupyter_client.manager import KernelManager
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    os.environ[executors.FOLLOW_ENV] = executors.identity(os.getpid())  # kernels die with us
+    os.environ[FOLLOW_ENV] = identity(os.getpid())  # kernels die with us
     with tempfile.TemporaryDirectory(prefix="seedstudy-kernel-") as sockets:
         kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
         try:
@@ -106,7 +109,7 @@ def run_task(config: TrainConfig, seeds: list[int], *, study: str, results_dir: 
     ``watch``: show the progress of the run in flight on stderr (a sweep shows its own).
     """
     task = get_task(config.task)
-    seeds = validate_seeds(seeds)
+    seeds = parse_all(seeds)
     resolve_model(config.model)
     local = data.require_source(data_dir)
     missing = data.missing_local_splits(task, local)
@@ -162,7 +165,7 @@ class Progress:
     """Runs done/failed/remaining of a sweep, elapsed and estimated time left, and the runs in flight.
 
     Counts completion records on disk, so runs finished inside a notebook show as they land; the
-    runs in flight report through their heartbeats (``seedstudy.progress``). Time left: the runs
+    runs in flight report through their heartbeats (``store.progress``). Time left: the runs
     still to start at the mean duration of the runs this sweep finished (before the first one
     finishes: the projected duration of the run in flight), plus what the runs in flight have left.
     """

@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data, numerics, perf
-from .tasks import get_task
+from ..benchmark import data
+from ..benchmark.tasks import get_task
+from ..training import numerics, perf
+from ..training.config import TrainConfig
+from ..training.machine import configure_threads, pick_device
+from ..training.train import epoch_batches, length, prepare_inputs
 from .presets import Preset
-from .train import (TrainConfig, configure_threads, epoch_batches, length, pick_device,
-                    prepare_inputs)
 
 # Share of the probe matmul's throughput a MiniLM fine-tuning run reaches (train + evaluation),
 # per precision, and the fixed seconds per run (outside training and evaluation), per task
@@ -54,7 +56,7 @@ def padded_tokens(lengths: np.ndarray, batches: list[np.ndarray], choices: int) 
 
 def workload(config: TrainConfig, data_dir: Path | None) -> Workload:
     """Count the FLOPs of one run of ``config`` from its real token counts (seed-0 batch order)."""
-    from .models import shape_model
+    from ..training.models import shape_model
 
     inputs = prepare_inputs(config, data_dir)
     choices = max(len(inputs.task.choice_fields), 1)
@@ -86,7 +88,7 @@ def expected_seconds(loads: list[Workload], seeds: int, gflops: float, precision
 
 def diagnose(preset: Preset, data_dir: Path | None) -> Iterator[str]:
     """The doctor's report, line by line (it measures for about a second, then counts tokens)."""
-    from .progress import clock
+    from ..store.progress import clock
 
     device = pick_device()
     threads = configure_threads()

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import PROJECT_ROOT
+from .. import PROJECT_ROOT
 
 INSTALL_HINT = ("install TeX, e.g. on Debian/Ubuntu: sudo apt-get install latexmk texlive-latex-recommended "
                 "texlive-fonts-recommended; on macOS: MacTeX; elsewhere TeX Live (tug.org/texlive)")

@@ -27,7 +27,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .metrics import check_runs, con, con_pear, pearson
+from ..benchmark.metrics import pearson
+from .consistency import check_runs, con, con_pear
 from .uncertainty import example_interval
 
 Array = Sequence | np.ndarray

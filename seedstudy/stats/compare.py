@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .uncertainty import Seed, finite_rows, check_scores, t_interval, variance_components
+from .uncertainty import Seed, check_scores, finite_rows, t_interval, variance_components
 
 Array = Sequence | np.ndarray
 

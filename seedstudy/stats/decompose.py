@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .seeds import SOURCES, Seeds
+from ..training.seeds import SOURCES, Seeds
 
 Effect = tuple[int, ...]  # factor axes of a main effect (0,) or interaction (0, 1)
 RESIDUAL = "residual"

@@ -9,55 +9,15 @@ that could still write results.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from typing import Any
 
-FOLLOW_ENV = "SEEDSTUDY_FOLLOW"  # "<pid>:<start time>" of the process whose death ends ours
-THREADS_ENV = "SEEDSTUDY_THREADS"
+from ..training.machine import THREADS_ENV, available_cores, follow, identity
+
 EXECUTORS = ("local", "ray")
 POLL_SECONDS = 2.0
-
-
-def identity(pid: int) -> str:
-    """A process's identity that survives pid reuse: pid and start time."""
-    import psutil
-
-    return f"{pid}:{psutil.Process(pid).create_time():.3f}"
-
-
-def _alive(ident: str) -> bool:
-    """True while the process named by ``identity`` runs (a zombie or a reused pid counts as dead)."""
-    import psutil
-
-    pid, started = ident.split(":")
-    try:
-        process = psutil.Process(int(pid))
-        return (f"{process.create_time():.3f}" == started
-                and process.status() != psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return False
-
-
-def follow(ident: str | None = None, interval: float = 0.5) -> None:
-    """Exit this process, at once, when the process it follows dies (``$SEEDSTUDY_FOLLOW``).
-
-    A no-op outside sweeps. Runs in a daemon thread; ``os._exit`` because the point is that
-    nothing more gets written.
-    """
-    ident = ident or os.environ.get(FOLLOW_ENV)
-    if not ident or ident == identity(os.getpid()):
-        return
-
-    def watch() -> None:
-        while _alive(ident):
-            time.sleep(interval)
-        os._exit(137)
-
-    threading.Thread(target=watch, name="seedstudy-follow", daemon=True).start()
 
 
 def _start_worker(follow_ident: str, threads: int) -> None:
@@ -75,8 +35,7 @@ def run_local(call: Callable[[Any], Any], units: Sequence[Any], max_parallel: in
     """
     if max_parallel < 1:
         raise ValueError(f"bad --max-parallel {max_parallel}: expected a positive integer")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = max(1, cores // max_parallel)
+    threads = max(1, available_cores() // max_parallel)
     with ProcessPoolExecutor(max_workers=min(max_parallel, len(units)) or 1, mp_context=get_context("spawn"),
                              initializer=_start_worker,
                              initargs=(identity(os.getpid()), threads)) as pool:

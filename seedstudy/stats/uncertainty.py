@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .metrics import check_runs, subset_agreement, subset_correct
+from .consistency import check_runs, subset_agreement, subset_correct
 
 Array = Sequence | np.ndarray
 Seed = int | np.random.Generator
@@ -283,7 +283,7 @@ def all_agree_curve_intervals(preds: Array, labels: Array | None = None, *, tol:
     bootstrap interval over examples (and the same for all-seeds correct, with labels).
 
     The expected value is a mean over examples of each example's chance that k seeds agree
-    (``metrics.subset_agreement``), so resampling examples needs no subset enumeration. With
+    (``consistency.subset_agreement``), so resampling examples needs no subset enumeration. With
     ``groups`` whole groups are resampled. ``kwargs`` go to ``example_mean_interval``.
     """
     p = check_runs(preds, min_runs=2)

@@ -1,6 +1,6 @@
 """The paper's figures (seaborn), each saved as PNG and PDF.
 
-Each function takes the tables built in ``seedstudy.report`` and returns the figure paths.
+Each function takes the tables built in ``report.paper`` and ``report.beyond`` and returns the figure paths.
 """
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def all_agree_curve(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
 def lucky_seed(scores: dict[str, pd.DataFrame], tests: pd.DataFrame, out_dir: Path) -> list[Path]:
     """The paper's figure (a): each seed's lead score on each task, standardised within the task
     (a seeds x tasks heatmap per model), with the lucky-seed test in the title."""
-    from .acrosstasks import normalised_scores
+    from ..stats.acrosstasks import normalised_scores
 
     fig, axes = plt.subplots(1, len(scores), figsize=(1.0 + 0.9 * max(len(w) for w in scores.values())
                                                        * len(scores), 3.6), squeeze=False)
@@ -104,7 +104,7 @@ def lucky_seed(scores: dict[str, pd.DataFrame], tests: pd.DataFrame, out_dir: Pa
 def stability_vs_size(paper: pd.DataFrame, correlations: pd.DataFrame, out_dir: Path) -> list[Path]:
     """The paper's figure (b): VAR, CON and ACC-CON of each task against its training-set size
     (log scale), with the correlation across tasks and its interval in each panel's title."""
-    from .report import STABILITY
+    from .paper import STABILITY
 
     fig, axes = plt.subplots(1, len(STABILITY), figsize=(4.0 * len(STABILITY), 3.6))
     scale = {"var": 1e4, "con": 100, "acc_con": 100}
@@ -136,7 +136,7 @@ def _correlation_title(name: str, r: pd.Series, per_model: bool) -> str:
 
 
 def write_all(summary: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
-    """All figures of the paper from the tables of ``report.summarise``."""
+    """All figures of the paper from the tables of ``paper.summarise``."""
     paths = metric_distribution(summary["lead"], out_dir)
     paths += con_vs_accuracy(summary["micro"], out_dir)
     if not summary["curves"].empty:
@@ -216,7 +216,7 @@ def decomposition(table: pd.DataFrame, out_dir: Path) -> list[Path]:
 
 
 def write_beyond(beyond: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
-    """The beyond-the-paper figures from the tables of ``analysis.summarise``."""
+    """The beyond-the-paper figures from the tables of ``beyond.summarise``."""
     paths = expected_max(beyond["expected_max"], out_dir) if len(beyond["expected_max"]) else []
     if len(beyond["pairs"]):
         paths += churn_vs_accuracy(beyond["pairs"], out_dir)

@@ -24,13 +24,12 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .models import model_slug
+from ..benchmark.tasks import get_task
+from ..training.config import TrainConfig
+from ..training.models import model_slug
+from ..training.seeds import SOURCES, parse_all
+from ..training.seeds import grid as seed_grid
 from .presets import Preset, get_preset
-from .runs import validate_seeds
-from .seeds import SOURCES
-from .seeds import grid as seed_grid
-from .tasks import get_task
-from .train import TrainConfig
 
 SPEC_KEYS = ("name", "preset", "tasks", "models", "seeds", "seed_grid", "overrides", "grid", "resources")
 RESOURCE_KEYS = ("num_cpus", "num_gpus")
@@ -89,7 +88,7 @@ class SweepSpec:
     def units(self) -> list[Unit]:
         """Every (variant, task, model) execution, in preset order."""
         preset = self.base()
-        seeds = tuple(validate_seeds(self.seeds or preset.seeds))
+        seeds = tuple(parse_all(self.seeds or preset.seeds))
         tasks = [get_task(t).key for t in self.tasks] if self.tasks else None
         configs = preset.configs_for(tasks) if tasks else list(preset.configs)
         if self.models:

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from .cache import cache_dir
+from .config import PRECISIONS
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}  # fp32: autocast off
 # bf16 costs mantissa bits; where the report leaves it open, take it only for a clear speed-up
 # (this margin also keeps timing noise from flipping the choice between processes).

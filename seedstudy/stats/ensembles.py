@@ -18,9 +18,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import metrics
+from ..benchmark import metrics
+from . import consistency
 from .agreement import majority_vote, random_argmax
-from .metrics import check_runs
+from .consistency import check_runs
 
 Array = Sequence | np.ndarray
 VOTES = ("soft", "hard")
@@ -79,7 +80,7 @@ def ensemble_curve(preds: Array, labels: Array, probs: Array | None = None, *, v
                 votes = np.stack([majority_vote(p[s], k_classes, seed=rng) for s in sets])
             accuracies = [metrics.accuracy(y, v) for v in votes]
             rows.append((np.mean(accuracies), np.std(accuracies, ddof=1),
-                         metrics.pairwise_agreement(votes), metrics.all_agree(votes)))
+                         consistency.pairwise_agreement(votes), consistency.all_agree(votes)))
         acc, acc_std, pair, every = np.mean(rows, axis=0)
         curve[k] = {"accuracy": float(acc), "accuracy_std": float(acc_std),
                     "pairwise_agreement": float(pair), "all_agree": float(every), "n_ensembles": n // k}

@@ -9,8 +9,8 @@ it); the default is ``~/.cache/seedstudy``.
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path

@@ -16,20 +16,24 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
-from . import PROJECT_ROOT, data, integrity, metrics, numerics, scoring
+from .. import PROJECT_ROOT
+from ..benchmark import data, metrics, scoring
+from ..benchmark.tasks import Task, get_task
+from ..training import numerics
+from ..training.config import TrainConfig
+from ..training.models import model_slug
+from ..training.seeds import Seeds, of_record, parse_all
+from ..training.train import fine_tune, resolve_numerics
+from . import integrity
 from .integrity import PREDICTIONS_FILE, RUN_FILE
-from .models import model_slug
 from .progress import Heartbeat, heartbeat_path
-from .seeds import Seeds, of_record, parse_all
-from .tasks import Task, get_task
-from .train import TrainConfig, fine_tune, resolve_numerics
 
 RESULTS_ENV = "SEEDSTUDY_RESULTS_DIR"
 PACKAGES = ("seedstudy", "torch", "transformers", "tokenizers", "datasets", "numpy", "pandas",
@@ -96,11 +100,6 @@ def config_hash(config: TrainConfig, data_dir: Path | None) -> str:
            if v is not None and k not in EXECUTION_ONLY and not (k in LATER_SWITCHES and v is False)}
     key["data"] = "hub" if data_dir is None else "local"
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def validate_seeds(seeds: Iterable[object]) -> list[Seeds]:
-    """The runs' seeds (integers, or a seed per source), non-empty and distinct, or a clear error."""
-    return parse_all(seeds)
 
 
 def provenance() -> dict:
@@ -310,10 +309,10 @@ def run_seeds(config: TrainConfig, seeds: Sequence[int], *, study: str,
     """Run (or reuse) every seed of one task; a progress bar goes to stderr."""
     from tqdm import tqdm  # plain text: readable in executed notebooks and logs
 
-    from .executors import follow
+    from ..training.machine import follow
 
     follow()  # inside a sweep's kernel: exit when the sweep dies, so nothing half-done is written
-    seeds = validate_seeds(seeds)
+    seeds = parse_all(seeds)
     ensure_writable(resolve_results_dir(results_dir))
     runs = []
     bar = tqdm(seeds, desc=f"{config.task} seeds", disable=not progress, file=sys.stderr)
@@ -331,3 +330,12 @@ def find_runs(results_dir: str | os.PathLike | None, study: str) -> list[Run]:
     paths = sorted(root.glob(f"*/*/seed=*/{integrity.COMPLETE_FILE}"))
     runs = [load_run(p.parent) for p in paths]
     return sorted(runs, key=lambda r: (r.record["task"], r.record["model"], of_record(r.record)))
+
+
+SKIPPED_FILE = "skipped.json"  # beside a study's runs: the tasks its sweep skipped, with the reason
+
+
+def skipped_tasks(results_dir: Path, study: str) -> list[dict]:
+    """Tasks the study runner skipped (with the reason), as recorded beside the runs."""
+    path = results_dir / study / SKIPPED_FILE
+    return json.loads(path.read_text()) if path.is_file() else []

@@ -17,10 +17,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-from .tasks import Task
+from ..benchmark.tasks import Task
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 DEFAULT_MODEL = "minilm-l6"
 TINY_MODEL = "tiny-bert"
@@ -248,6 +252,23 @@ def resolve_lora(model_type: str, rank: int | None, alpha: float | None, dropout
                         dropout=float(dropout if dropout is not None else 0.05),
                         targets=list(targets) if targets else LORA_TARGETS.get(model_type))
 
+
+
+def model_type(spec: ModelSpec) -> str:
+    """The architecture family (``llama``, ``bert`` ...) of a model spec, read from its config."""
+    from transformers import AutoConfig
+
+    if spec.architecture:
+        return RANDOM_ARCHITECTURES[spec.architecture][0]
+    return AutoConfig.from_pretrained(spec.weights).model_type
+
+
+def lora_for(spec: ModelSpec, config: TrainConfig) -> LoraSettings | None:
+    """A run's LoRA settings with defaults resolved for the model's family (None: full fine-tuning)."""
+    if config.lora_rank is None:
+        return None
+    return resolve_lora(model_type(spec), config.lora_rank, config.lora_alpha, config.lora_dropout,
+                        config.lora_targets)
 
 def _with_lora(model: torch.nn.Module, lora: LoraSettings) -> torch.nn.Module:
     """Wrap with peft LoRA; the classification head (``classifier``/``score``) trains fully."""

@@ -3,104 +3,26 @@
 The loop is written out (AdamW + linear warm-up/decay, as in ``run_glue.py``) rather than using
 ``transformers.Trainer`` so that every source of randomness is explicit: ``seed`` is set before
 the model is built (head init), seeds the data-order generator, and seeds dropout, and nothing
-else draws from it. Each source can also get a seed of its own (``seedstudy.seeds``). Batches are padded to their own longest example (dynamic padding).
+else draws from it. Each source can also get a seed of its own (``training.seeds``). Batches are padded to their own longest example (dynamic padding).
 """
 from __future__ import annotations
 
 import math
-import os
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import torch
 
-from . import cache, data, numerics
-from .models import (LoraSettings, ModelSpec, build_model, load_tokenizer, parameter_counts,
-                     resolve_lora, resolve_model)
+from ..benchmark import data
+from ..benchmark.tasks import ENTITY_COLUMNS, Task, get_task
+from . import cache, numerics
+from .config import TrainConfig
+from .machine import configure_threads, pick_device
+from .models import ModelSpec, build_model, load_tokenizer, lora_for, parameter_counts, resolve_model
 from .seeds import Seeds
-from .tasks import ENTITY_COLUMNS, Task, get_task
-
-PRECISIONS = numerics.PRECISIONS
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a fine-tuning run except its seed."""
-
-    task: str
-    model: str = "minilm-l6"
-    epochs: float = 3.0
-    learning_rate: float = 2e-5
-    batch_size: int = 16
-    eval_batch_size: int = 128
-    max_length: int = 128
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    # AdamW's betas and epsilon; None = PyTorch's defaults (0.9, 0.999, 1e-8). The fairseq RoBERTa
-    # GLUE recipe (the ``paper`` preset) uses beta2 = 0.98 and epsilon = 1e-6.
-    adam_beta1: float | None = None
-    adam_beta2: float | None = None
-    adam_epsilon: float | None = None
-    max_train_examples: int | None = None
-    max_eval_examples: int | None = None
-    data_seed: int = 0
-    # auto: what the hardware runs natively (numerics.choose_precision); runs record the resolved value
-    precision: str = "auto"
-    # LoRA (peft): None = full fine-tuning. Unset alpha/dropout/targets take the defaults of
-    # ``models.resolve_lora`` (alpha 2 x rank, dropout 0.05, attention projections).
-    lora_rank: int | None = None
-    lora_alpha: float | None = None
-    lora_dropout: float | None = None
-    lora_targets: tuple[str, ...] | None = None
-    gradient_checkpointing: bool = False  # trade compute for memory; results are unchanged
-    group_by_length: bool = False  # batches of similar length (seeded), less padding
-
-    def __post_init__(self) -> None:
-        """Reject bad values here, before any training starts."""
-        task = get_task(self.task)
-        if task.host:
-            raise ValueError(f"bad training parameter task={self.task!r}: {task.key} is a diagnostic "
-                             f"set without training data; it is predicted by the model of "
-                             f"{task.host} (run that task)")
-        checks = [("epochs", self.epochs > 0), ("learning_rate", self.learning_rate > 0),
-                  ("batch_size", self.batch_size >= 1), ("eval_batch_size", self.eval_batch_size >= 1),
-                  ("max_length", self.max_length >= 8), ("warmup_ratio", 0 <= self.warmup_ratio < 1),
-                  ("weight_decay", self.weight_decay >= 0),
-                  ("adam_beta1", self.adam_beta1 is None or 0 <= self.adam_beta1 < 1),
-                  ("adam_beta2", self.adam_beta2 is None or 0 <= self.adam_beta2 < 1),
-                  ("adam_epsilon", self.adam_epsilon is None or self.adam_epsilon > 0),
-                  ("max_train_examples", self.max_train_examples is None or self.max_train_examples >= 1),
-                  ("max_eval_examples", self.max_eval_examples is None or self.max_eval_examples >= 1)]
-        for name, ok in checks:
-            if not ok:
-                raise ValueError(f"bad training parameter {name}={getattr(self, name)!r}")
-        if self.lora_targets is not None:  # papermill and JSON give lists
-            object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
-        lora_checks = [("lora_rank", self.lora_rank is None or self.lora_rank >= 1),
-                       ("lora_alpha", self.lora_alpha is None or self.lora_alpha > 0),
-                       ("lora_dropout", self.lora_dropout is None or 0 <= self.lora_dropout < 1)]
-        for name, ok in lora_checks:
-            if not ok:
-                raise ValueError(f"bad training parameter {name}={getattr(self, name)!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"bad training parameter precision={self.precision!r}: "
-                             f"expected one of {PRECISIONS}")
-
-    def to_dict(self) -> dict:
-        """Plain-JSON form, recorded in every run."""
-        values = asdict(self)
-        if values["lora_targets"] is not None:
-            values["lora_targets"] = list(values["lora_targets"])
-        return values
-
-    @classmethod
-    def from_parameters(cls, values: Mapping) -> TrainConfig:
-        """Build a config from a notebook's parameter variables (each field read by its name)."""
-        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
 
 @dataclass
@@ -155,31 +77,6 @@ def collate(tokenizer, features: list[dict], labels: np.ndarray | None = None) -
     return batch
 
 
-DEVICE_ENV = "SEEDSTUDY_DEVICE"
-THREADS_ENV = "SEEDSTUDY_THREADS"
-
-
-def configure_threads() -> int:
-    """Use every core given to this process (``$SEEDSTUDY_THREADS`` when runs share a machine).
-
-    Results are bitwise reproducible for a fixed thread count; the count is recorded per run.
-    """
-    wanted = os.environ.get(THREADS_ENV)
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = int(wanted) if wanted else (available or 1)
-    if threads < 1:
-        raise ValueError(f"bad {THREADS_ENV}={wanted!r}: expected a positive integer")
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-    return threads
-
-
-def pick_device() -> torch.device:
-    """``$SEEDSTUDY_DEVICE`` if set, else the first CUDA GPU when there is one, else the CPU."""
-    chosen = os.environ.get(DEVICE_ENV) or ("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(chosen)
-
-
 def resolve_numerics(config: TrainConfig) -> tuple[TrainConfig, dict]:
     """The config with its precision resolved on this process's device, and the numerics record.
 
@@ -204,7 +101,7 @@ def _autocast(precision: str, device: torch.device):
     return torch.autocast(device.type, dtype=dtype, enabled=precision in numerics.AUTOCAST_DTYPES)
 
 
-def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
     """A batch on the model's device."""
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
@@ -264,7 +161,7 @@ def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str
               numerics_record: dict | None = None,
               on_step: Callable[[int, int], None] | None = None) -> FineTuneResult:
     """Fine-tune ``config.model`` on ``config.task`` with ``seed`` (one integer, or a seed per
-    source: see ``seedstudy.seeds``); predict every evaluation split.
+    source: see ``training.seeds``); predict every evaluation split.
 
     ``numerics_record``: the caller already resolved the config's precision
     (``resolve_numerics``); otherwise it is resolved here. ``on_step``: see ``train_steps``.
@@ -284,7 +181,8 @@ def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str
     device = pick_device()
     start = time.perf_counter()
     set_seed(seeds.init)  # before the model exists: head init (and LoRA init) follow the seed
-    model = build_model(spec, task, tokenizer, lora=_lora(config, spec)).to(device)
+    lora = lora_for(spec, config)  # resolved once: the model and the record use the same
+    model = build_model(spec, task, tokenizer, lora=lora).to(device)
     if not seeds.tied:
         torch.manual_seed(seeds.dropout)  # dropout draws from here on follow their own seed
     if config.gradient_checkpointing:
@@ -308,31 +206,12 @@ def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str
         "diagnostics_unavailable": unavailable,
         "parameters": parameter_counts(model)["total"],
         "trainable_parameters": parameter_counts(model)["trainable"],
-        "lora": None if config.lora_rank is None else vars(_lora(config, spec)),
+        "lora": None if lora is None else vars(lora),
         "train_label_counts": _label_counts(task, labels),
         "majority_train_value": (float(labels.mean()) if task.label_names is None
                                  else data.majority_label(labels)),
     }
     return FineTuneResult(predictions, info)
-
-
-def _lora(config: TrainConfig, spec: ModelSpec) -> LoraSettings | None:
-    """The run's LoRA settings with defaults resolved for the model's family (None: full fine-tuning)."""
-    if config.lora_rank is None:
-        return None
-    return resolve_lora(_model_type(spec), config.lora_rank, config.lora_alpha, config.lora_dropout,
-                        config.lora_targets)
-
-
-def _model_type(spec: ModelSpec) -> str:
-    """The architecture family (``llama``, ``bert`` ...) of a model spec, read from its config."""
-    from transformers import AutoConfig
-
-    from .models import RANDOM_ARCHITECTURES
-
-    if spec.architecture:
-        return RANDOM_ARCHITECTURES[spec.architecture][0]
-    return AutoConfig.from_pretrained(spec.weights).model_type
 
 
 def _base(model: torch.nn.Module) -> torch.nn.Module:
@@ -369,7 +248,7 @@ def train_steps(model: torch.nn.Module, tokenizer, features: list[dict], labels:
         for rows in epoch_batches(lengths, config.batch_size, order, config.group_by_length):
             if len(losses) == total_steps:
                 break
-            batch = _to(collate(tokenizer, [features[i] for i in rows], labels[rows]), device)
+            batch = to_device(collate(tokenizer, [features[i] for i in rows], labels[rows]), device)
             losses.append(training_step(model, batch, optimizer, scheduler, config, scaler))
             if on_step is not None:
                 on_step(len(losses), total_steps)
@@ -461,7 +340,7 @@ def predict(model: torch.nn.Module, tokenizer, features: list[dict], config: Tra
     logits: np.ndarray | None = None
     for start in range(0, len(order), config.eval_batch_size):
         rows = order[start:start + config.eval_batch_size]
-        batch = _to(collate(tokenizer, [features[i] for i in rows]), device)
+        batch = to_device(collate(tokenizer, [features[i] for i in rows]), device)
         with _autocast(config.precision, device):
             out = model(**batch).logits.float().cpu().numpy()
         if logits is None:  # classes, choices, or 1 score

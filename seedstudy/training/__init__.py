@@ -1,0 +1,11 @@
+"""One fine-tuning run: a (task, model, seed) in, per-example predictions out.
+
+- ``config``: ``TrainConfig``, every training setting and its default (torch-free);
+- ``seeds``: one seed, or a seed per source (head init, data order, dropout);
+- ``models``: model aliases, loading (hub, local folder, random from a config), LoRA;
+- ``numerics``: precision and hardware: what ``auto`` resolves to, and the numerics record;
+- ``machine``: device, thread count, and the process a run follows;
+- ``cache``: tokenized inputs cached on disk;
+- ``train``: the training loop and prediction;
+- ``perf``: step timing and FLOP counts, for benchmarks and the doctor.
+"""
