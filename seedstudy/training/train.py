@@ -207,6 +207,7 @@ def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str
         "parameters": parameter_counts(model)["total"],
         "trainable_parameters": parameter_counts(model)["trainable"],
         "lora": None if lora is None else vars(lora),
+        **({"base_weights": spec.origin} if spec.origin else {}),  # e.g. a dequantised GGUF
         "train_label_counts": _label_counts(task, labels),
         "majority_train_value": (float(labels.mean()) if task.label_names is None
                                  else data.majority_label(labels)),
