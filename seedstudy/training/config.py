@@ -91,7 +91,8 @@ class TrainConfig:
 
 FIELD_HELP = {  # one line per field: what it does (``seedstudy run --help`` prints these)
     "task": "task key or short name (see seedstudy tasks)",
-    "model": "model alias (minilm-l6, tiny-bert, tiny-llama, roberta-large, llama-3.2-3b), local folder or hub id",
+    "model": "model alias (minilm-l6, gemma3-270m, tiny-bert, tiny-llama, roberta-large, llama-3.2-3b), "
+             "local folder or hub id",
     "epochs": "training epochs (fractions allowed)",
     "learning_rate": "peak AdamW learning rate",
     "batch_size": "training batch size",
