@@ -32,10 +32,7 @@ def _training_options(p: argparse.ArgumentParser) -> None:
 def _training_overrides(args: argparse.Namespace) -> dict:
     """The training options given on the command line, by field name."""
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "task"}
-    given = {k: v for k, v in given.items() if v is not None}
-    if "lora_targets" in given:
-        given["lora_targets"] = tuple(given["lora_targets"])
-    return given
+    return {k: v for k, v in given.items() if v is not None}  # TrainConfig makes lists tuples
 
 
 def _data_dir(p: argparse.ArgumentParser) -> None:

@@ -116,11 +116,9 @@ def provenance() -> dict:
 
 def git_state() -> dict:
     """Commit and dirty flag of the checkout this package was imported from."""
-    root = Path(__file__).resolve().parent.parent
-
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+            out = subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True,
                                  timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             return None
