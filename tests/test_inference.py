@@ -214,3 +214,70 @@ def test_verdict_states_evidence_not_winners():
     assert compare.verdict(0.02, 0.3, 5, 4) == "no evidence of a difference with 5 and 4 seeds (Holm p = 0.300)"
     assert compare.verdict(0.0, float("nan"), 5, 5) == "not tested"
     assert compare.ASO_THRESHOLD == 0.2
+
+
+# ---------------------------------------------------------------- CON for new seeds (seed population)
+# Seed s labels example i as 1 when z_i + u_s + e_si > 0: z_i ~ N(0, 1) the example's lean, u_s ~
+# N(0, sd_u^2) how much the seed favours class 1, e_si ~ N(0, sd_e^2) noise. Given z, a seed says 1
+# with probability m(z) = Phi(z / sqrt(sd_u^2 + sd_e^2)); two new seeds agree with m^2 + (1 - m)^2.
+def _con_truth(sd_u: float, sd_e: float) -> float:
+    """CON of two new seeds on a new example, by Gauss-Hermite quadrature over z."""
+    z, w = np.polynomial.hermite_e.hermegauss(80)
+    m = norm.cdf(z / np.hypot(sd_u, sd_e))
+    return float(np.sum(w * (m ** 2 + (1 - m) ** 2)) / np.sum(w))
+
+
+def _lean_preds(rng: np.random.Generator, z: np.ndarray, n_seeds: int, sd_u: float, sd_e: float) -> np.ndarray:
+    """(seed, example) class-1 decisions of fresh seeds on the examples ``z``."""
+    u = sd_u * rng.standard_normal(n_seeds)
+    return (z[None, :] + u[:, None] + sd_e * rng.standard_normal((n_seeds, z.size)) > 0).astype(int)
+
+
+@pytest.mark.parametrize("sd_u, sd_e, seeds_matter", [(0.1, 0.7, False), (0.5, 0.5, True)])
+def test_agreement_interval_covers_con_of_new_seeds(sd_u, sd_e, seeds_matter):
+    rng = np.random.default_rng(31)
+    big = _lean_preds(rng, rng.standard_normal(20_000), 60, sd_u, sd_e)  # the quadrature, checked
+    assert consistency.con(big) == pytest.approx(_con_truth(sd_u, sd_e), abs=0.02)
+    truth, studies, covered, examples_only = _con_truth(sd_u, sd_e), 300, 0, 0
+    for _ in range(studies):
+        preds = _lean_preds(rng, rng.standard_normal(N_EXAMPLES), N_SEEDS, sd_u, sd_e)
+        ci = uncertainty.agreement_interval(preds, n_resamples=B, seed=rng)
+        old = uncertainty.example_interval(lambda p, _: consistency.con(p), preds, n_resamples=B, seed=rng)
+        assert ci["low"] <= ci["value"] <= ci["high"] < 1
+        covered += ci["low"] <= truth <= ci["high"]
+        examples_only += old["low"] <= truth <= old["high"]
+    print(f"sd_u {sd_u}: coverage {covered / studies:.3f}, examples only {examples_only / studies:.3f}")
+    assert 0.88 <= covered / studies <= 0.995
+    if seeds_matter:  # seeds that differ in their class balance: an interval blind to them is too narrow
+        assert examples_only / studies < 0.8
+
+
+def test_agreement_difference_holds_its_level_and_finds_a_planted_difference():
+    rng = np.random.default_rng(32)
+    rejected, found, studies = 0, 0, 200
+    for _ in range(studies):
+        z = rng.standard_normal(N_EXAMPLES)  # both arms are scored on the same examples
+        same = uncertainty.agreement_difference(_lean_preds(rng, z, N_SEEDS, 0.3, 0.6),
+                                                _lean_preds(rng, z, N_SEEDS, 0.3, 0.6), n_resamples=B, seed=rng)
+        rejected += same["p_value"] < 0.05
+        planted = uncertainty.agreement_difference(_lean_preds(rng, z, N_SEEDS, 0.3, 0.6),
+                                                   _lean_preds(rng, z, N_SEEDS, 0.1, 0.3), n_resamples=B, seed=rng)
+        found += planted["p_value"] < 0.05 and planted["difference"] > 0
+    delta = _con_truth(0.1, 0.3) - _con_truth(0.3, 0.6)
+    print(f"CON difference: type I {rejected / studies:.3f}, power {found / studies:.3f} for {100 * delta:.1f} points")
+    assert rejected / studies <= 0.06
+    assert found / studies >= 0.8
+
+
+def test_agreement_interval_by_hand_edges():
+    same = np.array([[0, 1, 1, 0]] * 4)
+    ci = uncertainty.agreement_interval(same, n_resamples=50)
+    assert (ci["value"], ci["low"], ci["high"]) == (1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="at least 3 runs"):
+        uncertainty.agreement_interval(same[:2])
+    with pytest.raises(ValueError, match="same examples"):
+        uncertainty.agreement_difference(same, same[:, :3])
+    # the jackknife by hand: 3 seeds, pair means (a, b, c) -> leave-one-out means c, b, a
+    pm = np.array([0.9, 0.6, 0.3])  # pairs (0,1), (0,2), (1,2)
+    loo = np.array([0.3, 0.6, 0.9])
+    assert uncertainty.jackknife_pair_variance(pm, 3) == pytest.approx(2 / 3 * np.sum((loo - loo.mean()) ** 2))

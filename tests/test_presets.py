@@ -64,3 +64,18 @@ def test_default_cpu_study_includes_copa_and_multirc():
     assert "superglue-copa" in tasks and "superglue-multirc" in tasks
     multirc = cpu.config_for("superglue-multirc")
     assert multirc.max_train_examples == 300 and multirc.max_eval_examples == 300
+
+
+def test_arms_preset_differs_between_arms_only_in_model_and_recipe():
+    """Both arms train on the same subsets (size, data seed, epochs, length) with the quick study's seeds."""
+    from dataclasses import asdict
+
+    arms, quick = get_preset("arms"), get_preset("quick")
+    assert arms.seeds == quick.seeds
+    recipe = {"model", "lora_rank", "learning_rate", "eval_batch_size"}
+    for task in {c.task for c in arms.configs}:
+        encoder, decoder = arms.config_for(task, "minilm-l6"), arms.config_for(task, "gemma3-270m")
+        assert encoder == quick.config_for(task)
+        differ = {k for k, v in asdict(encoder).items() if asdict(decoder)[k] != v}
+        assert differ == recipe, task
+        assert decoder.lora_rank == 8

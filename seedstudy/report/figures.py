@@ -215,6 +215,26 @@ def decomposition(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     return _save(fig, out_dir, "decomposition")
 
 
+def arms_consistency(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Per task, each model's CON and ACC-CON with their 95 % intervals (new seeds, new examples)."""
+    fig, axes = plt.subplots(1, 2, figsize=(2.2 * table["task"].nunique() + 3, 3.6), sharey=True)
+    tasks, models = list(dict.fromkeys(table["task"])), list(dict.fromkeys(table["model"]))
+    width = 0.6 / max(1, len(models) - 1) if len(models) > 1 else 0
+    for ax, (column, title) in zip(axes, (("con", "CON (two seeds agree)"), ("acc_con", "ACC-CON (both right)"))):
+        for k, model in enumerate(models):
+            rows = table[table["model"] == model].set_index("task").reindex(tasks)
+            x = np.arange(len(tasks)) - 0.3 + k * width if len(models) > 1 else np.arange(len(tasks))
+            value = 100 * rows[column].to_numpy()
+            error = np.abs(100 * rows[[column + "_low", column + "_high"]].to_numpy().T - value)
+            ax.errorbar(x, value, yerr=error, fmt="o", capsize=3, label=model)
+        ax.set_xticks(range(len(tasks)), tasks)
+        ax.set(title=title, xlabel="")
+    axes[0].set_ylabel("percent of evaluation examples")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Seed stability of two models (95 % intervals for new seeds)", fontsize=10)
+    return _save(fig, out_dir, "arms_consistency")
+
+
 def write_beyond(beyond: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
     """The beyond-the-paper figures from the tables of ``beyond.summarise``."""
     paths = expected_max(beyond["expected_max"], out_dir) if len(beyond["expected_max"]) else []

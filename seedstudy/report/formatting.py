@@ -175,6 +175,48 @@ def format_decomposition(d: pd.DataFrame) -> pd.DataFrame:
         "Share of prediction variance": d["prediction_share"].map(points)})
 
 
+def p_value(p: float) -> str:
+    """A p-value with two significant digits, ``< 0.001`` below; undefined as an en dash."""
+    return "–" if not np.isfinite(p) else ("< 0.001" if p < 0.001 else f"{p:.2g}")
+
+
+def format_arms(table: pd.DataFrame) -> pd.DataFrame:
+    """Models side by side per task: metric, VAR, CON and ACC-CON with intervals (points, points squared)."""
+    def squared(c: str) -> list[str]:
+        return [f"{squared_points(v)} [{squared_points(lo)}, {squared_points(hi)}]"
+                for v, lo, hi in table[[c, c + "_low", c + "_high"]].to_numpy()]
+
+    def interval(c: str) -> list[str]:
+        return [format_interval(*r) for r in table[[c, c + "_low", c + "_high"]].to_numpy()]
+
+    return pd.DataFrame({
+        "Task": table["task"], "Model": table["model"], "Metric": table["metric"], "Seeds": table["n_seeds"],
+        "Mean (95 CI)": interval("mean"), "VAR (95 CI)": squared("var"), "CON (95 CI)": interval("con"),
+        "ACC-CON (95 CI)": interval("acc_con"), "Majority": table["baseline"].map(points),
+        "Min/run": table["train_minutes"].map(lambda m: f"{m:.1f}")})
+
+
+def format_arms_difference(table: pd.DataFrame) -> pd.DataFrame:
+    """B against A per task: differences (points) and the VAR ratio, intervals, Holm-adjusted p."""
+    def difference(c: str) -> list[str]:
+        return [f"{format_interval(*r[:3])}, p {p_value(r[3])}"
+                for r in table[[c + "_difference", c + "_low", c + "_high", c + "_holm_p"]].to_numpy()]
+
+    return pd.DataFrame({
+        "Task": table["task"], "B - A": [f"{b} - {a}" for a, b in zip(table["model_a"], table["model_b"])],
+        "Metric": table["metric"], "Mean diff. (95 CI), Holm p": difference("mean"),
+        "VAR B/A (95 CI), Holm p": [f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}], p {p_value(r[3])}" for r in
+                                    table[["var_ratio", "var_ratio_low", "var_ratio_high", "var_bf_holm_p"]].to_numpy()],
+        "CON diff. (95 CI), Holm p": difference("con"), "ACC-CON diff. (95 CI), Holm p": difference("acc_con")})
+
+
+def arms_tables(summary: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The formatted arms tables (from ``arms.summarise``); none when no task has two models."""
+    if summary["arms"].empty:
+        return {}
+    return {"arms": format_arms(summary["arms"]), "arms_difference": format_arms_difference(summary["arms_difference"])}
+
+
 def paper_tables(summary: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The paper's formatted tables (from ``paper.summarise``), keyed by file name, the paper's first."""
     return {"paper": format_paper(summary["paper"]),

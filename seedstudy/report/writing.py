@@ -66,6 +66,19 @@ CAPTIONS = {  # file name -> caption, the paper's tables first
     "instability": "Per-example instability: mean flip rate (share of seed pairs that disagree on an example), "
                    "share of examples on which any two seeds disagree, and the Spearman correlation of the "
                    "flip rate with the mean confidence and with the input length.",
+    "arms": "Two models on the same tasks, seeds and training subsets. Lead metric (points): mean with a 95% "
+            "interval counting seed and test-set variance; VAR (points squared): sample variance over seeds "
+            "with its chi-square interval (assumes normal scores); CON and ACC-CON (the paper's, percent) with "
+            "95% intervals for new seeds on new examples (seed part: jackknife over seeds; example part: "
+            "bootstrap over examples; t interval on the log disagreement). Min/run: wall minutes per run "
+            "(training and evaluation) on the machine that ran it.",
+    "arms_difference": "Model B against model A on each task (B - A, points), seeds unpaired (a seed label means "
+                       "other weights in each model), both scored on the same examples: the lead metric's mean "
+                       "difference (t interval counting seed and test-set variance), VAR(B)/VAR(A) (F interval, "
+                       "assumes normal scores; p: Brown-Forsythe), and the differences of CON and ACC-CON "
+                       "(jackknife over each side's seeds plus the examples' part of the difference). p: "
+                       "two-sided, Holm-adjusted across the tasks for each column. With 5 seeds a side only "
+                       "large differences can be found: no evidence is not evidence of no difference.",
     "ensembles": "Ensembles of k seeds built from disjoint seed sets (20 random splits), soft votes (mean "
                  "class probability; hard votes break ties at random): mean accuracy, and pairwise agreement "
                  "(CON between ensembles) and all-ensembles agreement (percent). Compare pairwise agreement "

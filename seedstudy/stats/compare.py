@@ -125,6 +125,32 @@ def compare(scores_a: Array, scores_b: Array, *, paired: bool, confidence: float
     return out
 
 
+def variance_ratio(scores_a: Array, scores_b: Array, *, confidence: float = 0.95) -> dict[str, float]:
+    """VAR(B) / VAR(A) of per-seed scores (sample variances, ddof = 1) with its F interval and p-values.
+
+    Assumes each side's scores are independent normal draws: then the ratio over sigma_b^2 /
+    sigma_a^2 is F(N_b - 1, N_a - 1), which gives the interval and the F test's two-sided p. The F
+    test is not robust to non-normal scores (a failed seed); ``brown_forsythe_p`` (Levene's test
+    on deviations from the median, scipy) is, and is given beside it. The variance is that on
+    this evaluation set (the test set fixed), as the reference study's VAR.
+    """
+    from scipy.stats import f, levene
+
+    a, b = (np.asarray(x, dtype=float) for x in (scores_a, scores_b))
+    if min(a.size, b.size) < 2 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError(f"variance_ratio needs >= 2 finite scores per side, got {a.size} and {b.size}")
+    var_a, var_b = float(np.var(a, ddof=1)), float(np.var(b, ddof=1))
+    nan = float("nan")
+    if var_a == 0 or var_b == 0:
+        return {"var_a": var_a, "var_b": var_b, "ratio": var_b / var_a if var_a else nan, "low": nan,
+                "high": nan, "f_p": nan, "brown_forsythe_p": nan}
+    ratio, dist = var_b / var_a, f(b.size - 1, a.size - 1)
+    tail = (1 - confidence) / 2
+    return {"var_a": var_a, "var_b": var_b, "ratio": ratio, "low": ratio / float(dist.ppf(1 - tail)),
+            "high": ratio / float(dist.ppf(tail)), "f_p": float(min(1.0, 2 * min(dist.cdf(ratio), dist.sf(ratio)))),
+            "brown_forsythe_p": float(levene(a, b, center="median").pvalue)}
+
+
 def holm(p_values: Array) -> np.ndarray:
     """Holm-adjusted p-values (statsmodels ``multipletests``), family = the finite p-values given
     (one comparison's tasks); NaN stays NaN. Controls the family-wise error rate."""

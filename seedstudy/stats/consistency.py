@@ -48,9 +48,19 @@ def per_example_spread(preds: Array) -> np.ndarray:
     return p.max(axis=0) - p.min(axis=0)
 
 
-def _pairs(n: int) -> list[tuple[int, int]]:
-    """Every pair of seed rows (a, b), a < b."""
+def seed_pairs(n: int) -> list[tuple[int, int]]:
+    """Every pair of seed rows (a, b), a < b, in the order ``pair_values`` uses."""
     return list(itertools.combinations(range(n), 2))
+
+
+def pair_values(preds: Array, labels: Array | None = None) -> np.ndarray:
+    """Per seed pair (rows, ``seed_pairs`` order) and example: 1 where the two runs label it alike
+    (with ``labels``: where both are right). CON is its mean, ACC-CON too with labels."""
+    p = check_runs(preds, min_runs=2)
+    if labels is None:
+        return np.array([p[a] == p[b] for a, b in seed_pairs(p.shape[0])], dtype=float)
+    right = p == _labels_for(p, labels)[None, :]
+    return np.array([right[a] & right[b] for a, b in seed_pairs(p.shape[0])], dtype=float)
 
 
 def con(preds: Array) -> float:
@@ -73,7 +83,7 @@ def acc_con(preds: Array, labels: Array) -> float:
     """
     p = check_runs(preds, min_runs=2)
     right = p == _labels_for(p, labels)[None, :]
-    return float(np.mean([np.mean(right[a] & right[b]) for a, b in _pairs(p.shape[0])]))
+    return float(np.mean([np.mean(right[a] & right[b]) for a, b in seed_pairs(p.shape[0])]))
 
 
 def con_pear(preds: Array) -> float:
@@ -84,7 +94,7 @@ def con_pear(preds: Array) -> float:
     -0.3333
     """
     p = check_runs(preds, min_runs=2).astype(float)
-    return float(np.mean([pearson(p[a], p[b]) for a, b in _pairs(p.shape[0])]))
+    return float(np.mean([pearson(p[a], p[b]) for a, b in seed_pairs(p.shape[0])]))
 
 
 def _labels_for(p: np.ndarray, labels: Array) -> np.ndarray:
@@ -148,7 +158,7 @@ def pairwise_agreement(preds: Array, *, tol: float | None = None) -> float:
     0.7778
     """
     p = check_runs(preds, min_runs=2)
-    return float(np.mean([np.mean(_agree(p[a], p[b], tol)) for a, b in _pairs(p.shape[0])]))
+    return float(np.mean([np.mean(_agree(p[a], p[b], tol)) for a, b in seed_pairs(p.shape[0])]))
 
 
 def _subset_size(k: int, p: np.ndarray) -> int:
