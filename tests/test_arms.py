@@ -96,3 +96,11 @@ def test_variance_ratio_f_interval_covers_and_the_test_holds_its_level():
     assert 0.93 <= covered / studies <= 0.97
     assert 0.03 <= rejected_f / studies <= 0.07
     assert rejected_bf / studies <= 0.07
+
+
+def test_the_fully_fine_tuned_model_is_a_in_any_order():
+    lora, full = _model_runs("decoder", 0.02, seed=2), _model_runs("encoder", 0.15, seed=1)
+    for run in lora:
+        run.record["run"] = {"lora": {"rank": 8}}
+    diff = arms.arms_differences(lora + full, n_resamples=50).iloc[0]
+    assert (diff["model_a"], diff["model_b"]) == ("encoder", "decoder")

@@ -65,7 +65,7 @@ def test_force_replaces_the_run(finished, data_dir):
 
 
 def test_failed_training_leaves_no_partial_run(tmp_path, data_dir, monkeypatch):
-    import seedstudy.store.runs as module
+    import seedstudy.training.train as module  # execute_run imports fine_tune from here when it runs
 
     def boom(*args, **kwargs):
         raise RuntimeError("killed mid-run")

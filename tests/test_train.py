@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from seedstudy.benchmark.tasks import get_task
+from seedstudy.store import runs
 from seedstudy.training import models
 from seedstudy.training.config import TrainConfig
 from seedstudy.training.train import fine_tune
@@ -109,7 +110,7 @@ def test_unknown_model_lists_the_accepted_forms():
     with pytest.raises(ValueError, match="unknown model 'gpt9'.*minilm-l6"):
         models.resolve_model("gpt9")
     assert models.resolve_model("roberta-large").weights == "FacebookAI/roberta-large"
-    assert models.model_slug("FacebookAI/roberta-large") == "FacebookAI--roberta-large"
+    assert runs.model_slug("FacebookAI/roberta-large") == "FacebookAI--roberta-large"
 
 
 @pytest.mark.parametrize("task", ["superglue-copa", "superglue-multirc", "superglue-wsc"])

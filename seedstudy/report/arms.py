@@ -4,7 +4,8 @@ whether LoRA on a decoder LLM is more or less seed-stable than full fine-tuning 
 Per task with class predictions and >= 3 seeds of at least two models: each model's lead metric
 (mean with an interval counting seed and test-set variance), VAR (chi-square interval), CON and
 ACC-CON (intervals for new seeds on new examples, ``uncertainty.agreement_interval``); then each
-model against the first one the runs list (A): the mean's difference (unpaired: a seed label
+other model (B) against A, the first fully fine-tuned model (the reference study's baseline
+arm; the first model listed when all or none use LoRA): the mean's difference (unpaired: a seed label
 means other weights in each model), VAR(B) / VAR(A) (F interval, Brown-Forsythe p), and the
 differences of CON and ACC-CON (``uncertainty.agreement_difference``), with Holm-adjusted
 p-values across the tasks compared. Regression (STS-B) and ReCoRD are left out: their
@@ -33,9 +34,15 @@ def task_arms(runs: Sequence[Run]) -> Iterator[tuple[str, str, str, list[Arm]]]:
         if len(group) >= 3:
             found.setdefault((label, task_key, split), []).append((model, group))
     for (label, task_key, split), arms in found.items():
+        arms.sort(key=lambda arm: _uses_lora(arm[1]))  # stable: full fine-tuning first, else as listed
         if len(arms) >= 2:
             prediction_matrix([run for _, group in arms for run in group])  # one evaluation set, or it raises
             yield label, task_key, split, arms
+
+
+def _uses_lora(runs: Sequence[Run]) -> bool:
+    """Whether a model's runs trained LoRA adapters (their record says which)."""
+    return any(run.record.get("run", {}).get("lora") for run in runs)
 
 
 def _resampled(task_key: str, split: str, arms: list[Arm], n_resamples: int, seed: int) -> list[np.ndarray]:

@@ -219,11 +219,10 @@ def arms_consistency(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Per task, each model's CON and ACC-CON with their 95 % intervals (new seeds, new examples)."""
     fig, axes = plt.subplots(1, 2, figsize=(2.2 * table["task"].nunique() + 3, 3.6), sharey=True)
     tasks, models = list(dict.fromkeys(table["task"])), list(dict.fromkeys(table["model"]))
-    width = 0.6 / max(1, len(models) - 1) if len(models) > 1 else 0
     for ax, (column, title) in zip(axes, (("con", "CON (two seeds agree)"), ("acc_con", "ACC-CON (both right)"))):
         for k, model in enumerate(models):
             rows = table[table["model"] == model].set_index("task").reindex(tasks)
-            x = np.arange(len(tasks)) - 0.3 + k * width if len(models) > 1 else np.arange(len(tasks))
+            x = np.arange(len(tasks)) + 0.25 * (k - (len(models) - 1) / 2)  # side by side at each task
             value = 100 * rows[column].to_numpy()
             error = np.abs(100 * rows[[column + "_low", column + "_high"]].to_numpy().T - value)
             ax.errorbar(x, value, yerr=error, fmt="o", capsize=3, label=model)

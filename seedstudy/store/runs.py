@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -28,9 +29,7 @@ from ..benchmark import data, metrics, scoring
 from ..benchmark.tasks import Task, get_task
 from ..training import numerics
 from ..training.config import TrainConfig
-from ..training.models import model_slug
 from ..training.seeds import Seeds, of_record, parse_all
-from ..training.train import fine_tune, resolve_numerics
 from . import integrity
 from .integrity import PREDICTIONS_FILE, RUN_FILE
 from .progress import Heartbeat, heartbeat_path
@@ -82,6 +81,13 @@ def ensure_writable(path: Path) -> Path:
         raise PermissionError(f"results directory {path} is not writable ({err.strerror}); "
                               "expected a folder this user can create files in") from None
     return path
+
+
+def model_slug(name: str) -> str:
+    """A folder-safe version of a model name (hub ids and paths keep their last parts)."""
+    if Path(name).expanduser().is_dir():
+        name = Path(name).expanduser().resolve().name
+    return re.sub(r"[^\w.-]+", "--", name).strip("-")
 
 
 def run_dir(results_dir: Path, study: str, task: Task, model: str, seed: int) -> Path:
@@ -149,6 +155,8 @@ def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_d
     Holds the run's lock throughout, so a second sweep on the same results waits (and says so),
     then finds the run complete. Leftovers of an interrupted write are removed and redone.
     """
+    from ..training.train import fine_tune, resolve_numerics  # here: reading runs needs no torch
+
     task = get_task(config.task)
     root = resolve_results_dir(results_dir)
     local = data.resolve_data_dir(data_dir)

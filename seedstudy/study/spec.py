@@ -25,8 +25,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from ..benchmark.tasks import get_task
+from ..store.runs import model_slug
 from ..training.config import TrainConfig
-from ..training.models import model_slug
 from ..training.seeds import SOURCES, parse_all
 from ..training.seeds import grid as seed_grid
 from .presets import Preset, get_preset

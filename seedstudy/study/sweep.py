@@ -19,10 +19,9 @@ from .. import PROJECT_ROOT
 from ..benchmark import data
 from ..benchmark.tasks import get_task
 from ..store import integrity, progress
-from ..store.runs import SKIPPED_FILE, ensure_writable, resolve_results_dir, run_dir
+from ..store.runs import SKIPPED_FILE, ensure_writable, model_slug, resolve_results_dir, run_dir
 from ..training.config import TrainConfig
 from ..training.machine import FOLLOW_ENV, identity
-from ..training.models import model_slug, resolve_model
 from ..training.seeds import Seeds, parse_all
 from . import executors
 from .spec import SweepSpec, Unit, manifest
@@ -108,9 +107,11 @@ def run_task(config: TrainConfig, seeds: list[int], *, study: str, results_dir: 
 
     ``watch``: show the progress of the run in flight on stderr (a sweep shows its own).
     """
+    from ..training.models import resolve_model  # here: reports and verify go through this module, torch-free
+
     task = get_task(config.task)
     seeds = parse_all(seeds)
-    resolve_model(config.model)
+    resolve_model(config.model)  # an unknown model fails here, before a kernel starts
     local = data.require_source(data_dir)
     missing = data.missing_local_splits(task, local)
     if missing:

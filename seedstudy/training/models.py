@@ -131,13 +131,6 @@ def resolve_model(name: str) -> ModelSpec:
                      "a local model directory, or a hub id 'org/name'")
 
 
-def model_slug(name: str) -> str:
-    """A folder-safe version of a model name (hub ids and paths keep their last parts)."""
-    if Path(name).expanduser().is_dir():
-        name = Path(name).expanduser().resolve().name
-    return re.sub(r"[^\w.-]+", "--", name).strip("-")
-
-
 def load_tokenizer(spec: ModelSpec):
     """The model's tokenizer, with a pad token guaranteed (decoder LLMs ship none: pad = eos)."""
     from transformers import AutoTokenizer

@@ -20,13 +20,15 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from .cache import cache_dir
 from .config import PRECISIONS
 
-AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}  # fp32: autocast off
+if TYPE_CHECKING:
+    import torch
+# torch is imported inside the functions that measure or probe: what a run recorded
+# (``of_run``, ``identity``, ``differences``) is read by commands that never load a model.
 # bf16 costs mantissa bits; where the report leaves it open, take it only for a clear speed-up
 # (this margin also keeps timing noise from flipping the choice between processes).
 BF16_MIN_SPEEDUP = 1.5
@@ -70,12 +72,16 @@ class Choice:
 
 def _torch_flag(name: str) -> bool:
     """A CPU feature as torch reports it (``torch.cpu._is_<name>_supported``; False where absent)."""
+    import torch
+
     check = getattr(torch.cpu, f"_is_{name}_supported", None)
     return bool(check()) if check else False
 
 
 def probe(device: torch.device) -> Hardware:
     """What torch reports about ``device`` and this process's CPU and threads."""
+    import torch
+
     cuda = device.type == "cuda"
     onednn = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
     return Hardware(
@@ -125,6 +131,8 @@ def decide(requested: str, hardware: Hardware) -> Choice:
 
 def matmul_throughput(dtype: torch.dtype, seconds: float = 0.5, device: str = "cpu") -> float:
     """GFLOP/s of the probe matmul in ``dtype``, timed for about ``seconds`` after a warm-up."""
+    import torch
+
     m, k, n = PROBE_SHAPE
     a = torch.randn(m, k, device=device).to(dtype)
     b = torch.randn(k, n, device=device).to(dtype)
@@ -142,6 +150,8 @@ def matmul_throughput(dtype: torch.dtype, seconds: float = 0.5, device: str = "c
 
 def bf16_speedup(seconds: float = 1.0) -> float:
     """bf16 over fp32 matmul throughput on this CPU, measured for about ``seconds`` in all."""
+    import torch
+
     return matmul_throughput(torch.bfloat16, seconds / 2) / matmul_throughput(torch.float32, seconds / 2)
 
 
@@ -151,6 +161,8 @@ def remembered_measure(hardware: Hardware, cache: os.PathLike | None) -> Callabl
     Every run of a study on one machine must resolve ``auto`` alike, so the measurement is taken
     once and kept (no cache folder: measured each time).
     """
+    import torch
+
     key = json.dumps([asdict(hardware), torch.__version__, isa_limits()], sort_keys=True)
 
     def measure() -> float:
@@ -255,6 +267,8 @@ def announce(requested: str = "auto", device: torch.device | None = None) -> tup
 
     A figure printed without its hardware cannot be read (bf16 is 8x fp32 on AMX, 1/28 on AVX2).
     """
+    import torch
+
     hardware = probe(device or torch.device("cpu"))
     choice = decide(requested, hardware)
     why = f"auto: {choice.reason}" if requested == "auto" else "asked for"

@@ -95,10 +95,13 @@ def resolve_numerics(config: TrainConfig) -> tuple[TrainConfig, dict]:
     return resolved, numerics.record(hardware, choice, tf32)
 
 
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}  # fp32: autocast off
+
+
 def _autocast(precision: str, device: torch.device):
     """bf16 or fp16 autocast on the run's device when asked; fp32 otherwise (exact comparisons)."""
-    dtype = numerics.AUTOCAST_DTYPES.get(precision, torch.bfloat16)
-    return torch.autocast(device.type, dtype=dtype, enabled=precision in numerics.AUTOCAST_DTYPES)
+    dtype = AUTOCAST_DTYPES.get(precision, torch.bfloat16)
+    return torch.autocast(device.type, dtype=dtype, enabled=precision in AUTOCAST_DTYPES)
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
