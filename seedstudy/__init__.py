@@ -12,7 +12,11 @@ before it; ``tests/test_layout.py`` checks):
 
 and ``cli`` (the ``seedstudy`` command) on top.
 """
+import sys
 from pathlib import Path
+
+if sys.version_info < (3, 11):  # tomllib reads sweep specs; pip refuses older Pythons too (pyproject)
+    raise ImportError(f"seedstudy needs Python >= 3.11, this is {sys.version.split()[0]}")
 
 __version__ = "0.1.0"
 

@@ -43,3 +43,12 @@ def test_read_only_commands_load_no_torch(argv, tmp_path):
 
 def test_the_check_sees_torch_when_it_is_loaded():
     assert _loaded("import seedstudy.training.train")["torch"] is True
+
+
+def test_an_old_python_gets_one_clear_line():
+    """pyproject says >= 3.11 (tomllib); an older interpreter importing the package is told so."""
+    code = ("import sys, runpy; sys.version_info = (3, 10, 14); "
+            f"runpy.run_path({str(PROJECT_ROOT / 'seedstudy' / '__init__.py')!r})")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode != 0 and "seedstudy needs Python >= 3.11" in out.stderr
+    assert 'requires-python = ">=3.11"' in (PROJECT_ROOT / "pyproject.toml").read_text()

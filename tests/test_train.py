@@ -135,3 +135,22 @@ def test_copa_uses_a_multiple_choice_head():
     model = models.build_model(spec, get_task("copa"), models.load_tokenizer(spec))
     assert type(model).__name__ == "BertForMultipleChoice"
     assert model.classifier.out_features == 1  # one score per (premise, choice) pair
+
+
+@pytest.mark.parametrize("device, version, fused", [("cpu", "2.13.0+cpu", True), ("cpu", "2.4.0", True),
+                                                    ("cpu", "2.3.1+cpu", False), ("cuda", "2.2.0+cu121", True)])
+def test_fused_adamw_only_where_torch_has_the_kernel(device, version, fused):
+    from seedstudy.training.train import fused_adamw
+
+    assert fused_adamw(device, version) is fused
+
+
+def test_the_optimizer_falls_back_to_foreach_below_the_fused_cpu_floor(monkeypatch):
+    from seedstudy.training import train
+
+    model = torch.nn.Linear(4, 2)
+    config = TrainConfig(task="glue-rte", model="tiny-bert")
+    assert train.make_optimizer(model, config, 10)[0].defaults["fused"] is True
+    monkeypatch.setattr(torch, "__version__", "2.3.1+cpu")
+    old = train.make_optimizer(model, config, 10)[0]
+    assert old.defaults["fused"] is False and old.defaults["foreach"] is True
