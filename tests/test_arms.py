@@ -17,10 +17,11 @@ from seedstudy.store.runs import Run
 N = 400
 
 
-def _model_runs(model: str, flip: float, seeds=range(1, 6), n: int = N, seed: int = 0) -> list[Run]:
-    """SST-2 runs of one model: each seed flips a share ``flip`` of a common answer key at random."""
+def _model_runs(model: str, flip: float, seeds=range(1, 6), n: int = N, seed: int = 0,
+                task: str = "glue-sst2") -> list[Run]:
+    """Runs of one model on a binary task: each seed flips a share ``flip`` of a common answer key."""
     rng = np.random.default_rng(seed)
-    task = get_task("glue-sst2")
+    task = get_task(task)
     labels = (np.arange(n) % 2).astype(int)
     key = np.where(rng.random(n) < 0.85, labels, 1 - labels)  # the model's answers before seed noise
     runs = []
@@ -32,7 +33,7 @@ def _model_runs(model: str, flip: float, seeds=range(1, 6), n: int = N, seed: in
                   "degenerate": False, "config": {"precision": "fp32"}, "config_hash": model,
                   "wall_seconds": 60.0, "provenance": {"git": {"commit": "0" * 12}}}
         frame = pd.DataFrame({"split": "validation", "idx": np.arange(n), "label": labels, "pred": preds})
-        runs.append(Run(record, frame, Path(f"/runs/{model}/seed={s}")))
+        runs.append(Run(record, frame, Path(f"/runs/{task.key}/{model}/seed={s}")))
     return runs
 
 
@@ -49,6 +50,7 @@ def test_a_planted_stability_difference_is_found():
     assert diff["con_difference"] == pytest.approx(table.loc[1, "con"] - table.loc[0, "con"])
     assert diff["con_low"] > 0 and diff["con_holm_p"] < 0.01  # flips 15 % vs 2 %: CON ~74 % vs ~96 %
     assert diff["var_ratio"] < 1
+    assert diff["mean_difference"] > 0 and diff["acc_con_difference"] > 0  # B - A: the stable model is right more
 
 
 def test_two_draws_of_one_model_show_no_difference():
@@ -87,10 +89,10 @@ def test_variance_ratio_f_interval_covers_and_the_test_holds_its_level():
     covered = rejected_f = rejected_bf = 0
     studies = 2000
     for _ in range(studies):
-        a, b = rng.normal(0, 1, 5), rng.normal(0, 2, 5)  # true ratio 4
+        a, b = rng.normal(0, 1, 4), rng.normal(0, 2, 9)  # true ratio 4; unequal sizes fix the F's df order
         r = compare.variance_ratio(a, b)
         covered += r["low"] <= 4 <= r["high"]
-        same = compare.variance_ratio(a, rng.normal(0, 1, 5))
+        same = compare.variance_ratio(a, rng.normal(0, 1, 9))
         rejected_f += same["f_p"] < 0.05
         rejected_bf += same["brown_forsythe_p"] < 0.05
     assert 0.93 <= covered / studies <= 0.97
@@ -104,3 +106,15 @@ def test_the_fully_fine_tuned_model_is_a_in_any_order():
         run.record["run"] = {"lora": {"rank": 8}}
     diff = arms.arms_differences(lora + full, n_resamples=50).iloc[0]
     assert (diff["model_a"], diff["model_b"]) == ("encoder", "decoder")
+
+
+def test_holm_adjusts_across_the_tasks_of_one_model_pair():
+    runs = []
+    for k, task in enumerate(("glue-sst2", "glue-rte")):
+        runs += _model_runs("encoder", 0.15, seed=10 * k + 1, task=task)
+        runs += _model_runs("decoder", 0.08, seed=10 * k + 2, task=task)
+    table = arms.arms_differences(runs, n_resamples=50)
+    assert list(table["task"]) == ["glue-sst2", "glue-rte"]
+    for column in ("con", "mean", "acc_con"):
+        assert np.allclose(table[f"{column}_holm_p"], compare.holm(table[f"{column}_p"]))
+        assert (table[f"{column}_holm_p"] >= table[f"{column}_p"]).all()

@@ -269,10 +269,28 @@ def test_agreement_difference_holds_its_level_and_finds_a_planted_difference():
     assert found / studies >= 0.8
 
 
+def test_agreement_difference_counts_shared_examples_once():
+    """Seeds that barely matter, examples that do: the difference's se must match its spread over
+    studies (it would be ~2x with the cross-covariance left out, and too small with it doubled)."""
+    rng = np.random.default_rng(33)
+    differences, ses = [], []
+    for _ in range(200):
+        z = rng.standard_normal(N_EXAMPLES)
+        d = uncertainty.agreement_difference(_lean_preds(rng, z, N_SEEDS, 0.05, 0.3),
+                                             _lean_preds(rng, z, N_SEEDS, 0.05, 0.6), n_resamples=B, seed=rng)
+        differences.append(d["difference"])
+        ses.append(d["se"])
+    ratio = float(np.sqrt(np.mean(np.square(ses)))) / float(np.std(differences, ddof=1))
+    print(f"CON difference: rms se / sd over studies = {ratio:.2f}")
+    assert 0.85 <= ratio <= 1.4
+
+
 def test_agreement_interval_by_hand_edges():
     same = np.array([[0, 1, 1, 0]] * 4)
     ci = uncertainty.agreement_interval(same, n_resamples=50)
-    assert (ci["value"], ci["low"], ci["high"]) == (1.0, 1.0, 1.0)
+    assert ci["value"] == 1.0 and np.isnan(ci["low"]) and np.isnan(ci["high"])  # not "certainly 100 %"
+    noisy = np.array([[0, 1, 1, 0], [0, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1]])
+    assert np.isnan(uncertainty.agreement_difference(same, noisy, n_resamples=50)["p_value"])
     with pytest.raises(ValueError, match="at least 3 runs"):
         uncertainty.agreement_interval(same[:2])
     with pytest.raises(ValueError, match="same examples"):
@@ -281,3 +299,8 @@ def test_agreement_interval_by_hand_edges():
     pm = np.array([0.9, 0.6, 0.3])  # pairs (0,1), (0,2), (1,2)
     loo = np.array([0.3, 0.6, 0.9])
     assert uncertainty.jackknife_pair_variance(pm, 3) == pytest.approx(2 / 3 * np.sum((loo - loo.mean()) ** 2))
+    # 4 seeds: pairs (0,1) (0,2) (0,3) (1,2) (1,3) (2,3); leaving seed i out keeps the 3 pairs without it
+    pm = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    loo = np.array([np.mean([0.6, 0.5, 0.4]), np.mean([0.8, 0.7, 0.4]), np.mean([0.9, 0.7, 0.5]),
+                    np.mean([0.9, 0.8, 0.6])])
+    assert uncertainty.jackknife_pair_variance(pm, 4) == pytest.approx(3 / 4 * np.sum((loo - loo.mean()) ** 2))

@@ -6,9 +6,10 @@ Per task with class predictions and >= 3 seeds of at least two models: each mode
 ACC-CON (intervals for new seeds on new examples, ``uncertainty.agreement_interval``); then each
 other model (B) against A, the first fully fine-tuned model (the reference study's baseline
 arm; the first model listed when all or none use LoRA): the mean's difference (unpaired: a seed label
-means other weights in each model), VAR(B) / VAR(A) (F interval, Brown-Forsythe p), and the
-differences of CON and ACC-CON (``uncertainty.agreement_difference``), with Holm-adjusted
-p-values across the tasks compared. Regression (STS-B) and ReCoRD are left out: their
+means other weights in each model; were the shared data order to tie the two models' seed
+effects together, the unpaired test would be conservative), VAR(B) / VAR(A) (F interval and
+p, Brown-Forsythe's p beside them), and the differences of CON and ACC-CON (``uncertainty.agreement_difference``), with Holm-adjusted
+p-values across the tasks compared (one family per statistic and model B). Regression (STS-B) and ReCoRD are left out: their
 agreement is not a share of examples labelled alike.
 """
 from __future__ import annotations
@@ -99,9 +100,9 @@ def arms_differences(runs: Sequence[Run], *, n_resamples: int = 1000, seed: int 
                          "con_p": con["p_value"], "acc_con_difference": acc["difference"],
                          "acc_con_low": acc["low"], "acc_con_high": acc["high"], "acc_con_p": acc["p_value"]})
     table = pd.DataFrame(rows)
-    for column in ("mean_p", "var_bf_p", "con_p", "acc_con_p"):
+    for column in ("mean_p", "var_f_p", "var_bf_p", "con_p", "acc_con_p"):  # family: one B's tasks
         if len(table):
-            table[column.replace("_p", "_holm_p")] = compare.holm(table[column])
+            table[column.replace("_p", "_holm_p")] = table.groupby("model_b")[column].transform(compare.holm)
     return table
 
 

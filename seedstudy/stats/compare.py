@@ -141,9 +141,11 @@ def variance_ratio(scores_a: Array, scores_b: Array, *, confidence: float = 0.95
         raise ValueError(f"variance_ratio needs >= 2 finite scores per side, got {a.size} and {b.size}")
     var_a, var_b = float(np.var(a, ddof=1)), float(np.var(b, ddof=1))
     nan = float("nan")
-    if var_a == 0 or var_b == 0:
-        return {"var_a": var_a, "var_b": var_b, "ratio": var_b / var_a if var_a else nan, "low": nan,
-                "high": nan, "f_p": nan, "brown_forsythe_p": nan}
+    if var_a == 0 or var_b == 0:  # F is undefined; Levene's test is not, unless both are constant
+        ratio = var_b / var_a if var_a else (float("inf") if var_b else nan)
+        robust = float(levene(a, b, center="median").pvalue) if var_a or var_b else nan
+        return {"var_a": var_a, "var_b": var_b, "ratio": ratio, "low": nan, "high": nan, "f_p": nan,
+                "brown_forsythe_p": robust}
     ratio, dist = var_b / var_a, f(b.size - 1, a.size - 1)
     tail = (1 - confidence) / 2
     return {"var_a": var_a, "var_b": var_b, "ratio": ratio, "low": ratio / float(dist.ppf(1 - tail)),

@@ -426,10 +426,12 @@ def agreement_interval(preds: Array, labels: Array | None = None, *, groups: Arr
     (``_within_example_variance`` on B resamples, whole groups with ``groups``). The interval is a
     t interval for log(1 - value), the log disagreement (delta method; Satterthwaite df from the
     seed part's N - 1), mapped back, so it stays below 1 and widens downwards: few seeds that
-    happen to agree make both a high value and a small spread. Simulated (tests/test_uncertainty):
+    happen to agree make both a high value and a small spread. Simulated (tests/test_inference.py):
     95 % intervals from 5 seeds covered 91-98 %, least where seeds differ mostly in how often they
     predict a class. Assumes seeds and examples (groups) are independent draws. Needs >= 3 seeds.
-    Returns value, low, high, se (of the value), df, seed_variance, example_variance, n_seeds.
+    Where these seeds never disagree, or the jackknife finds no spread between them, nothing says
+    how far new seeds would: the bounds are NaN, not the point. Returns value, low, high, se (of
+    the value), df, seed_variance, example_variance, n_seeds.
     """
     resamples = list(_iter_resamples(np.shape(preds)[1], groups, n_resamples, seed))
     value, seed_var, boot, n = _agreement_parts(preds, labels, resamples)
@@ -438,8 +440,8 @@ def agreement_interval(preds: Array, labels: Array | None = None, *, groups: Arr
     parts = {"se": float(np.sqrt(variance)), "seed_variance": seed_var, "example_variance": example_var,
              "n_seeds": n}
     disagreement = 1 - value
-    if disagreement <= 0 or variance == 0:  # every pair agrees everywhere: nothing varies
-        return {"value": value, "low": value, "high": value, "df": float("inf")} | parts
+    if disagreement <= 0 or seed_var <= 0:  # these seeds never disagree (or all alike): new ones may
+        return {"value": value, "low": float("nan"), "high": float("nan"), "df": float("nan")} | parts
     ci = t_interval(np.log(disagreement), variance / disagreement ** 2, [(seed_var / disagreement ** 2, n - 1)],
                     confidence=confidence)
     return {"value": value, "low": float(1 - np.exp(ci["high"])), "high": float(1 - np.exp(ci["low"])),
@@ -451,12 +453,14 @@ def agreement_difference(preds_a: Array, preds_b: Array, labels: Array | None = 
                          seed: Seed = 0) -> dict[str, float]:
     """CON (ACC-CON with ``labels``) of B minus A on the same examples, with a t interval and p-value.
 
-    A and B are independent sets of seeds (two models or recipes: a seed label means different
-    weights in each, so nothing pairs them) scored on the same examples. Variance = jackknife
+    A and B are independent sets of seeds scored on the same examples (two models or recipes). A
+    seed label means other weights in each model, but with tied seeds it also means the same data
+    order: the method assumes that order does not make the two models' seeds agree or err
+    together beyond what the examples do (if it did, C_AB would grow and the variance shrink). Variance = jackknife
     seed variance of A + of B + the examples' part of the difference, from the same resamples for
     both: C_AA + C_BB - 2 C_AB (disjoint-pair covariances within each, all pairs across), so an
     example that is hard for both counts once. Satterthwaite df from the two seed parts. Needs
-    >= 3 seeds per side. Simulated (tests/test_uncertainty): with 5 seeds a side and no
+    >= 3 seeds per side; NaN interval and p where a side's seeds show no spread. Simulated (tests/test_inference.py): with 5 seeds a side and no
     difference the test rejected 1-2 % of the time at 5 % (conservative: the jackknife is), and a
     12-point difference was found 98 % of the time. Returns difference, low, high, se, df,
     p_value, value_a, value_b, seed_variance, example_variance.
@@ -470,6 +474,11 @@ def agreement_difference(preds_a: Array, preds_b: Array, labels: Array | None = 
     across = np.ones((boot_a.shape[1], boot_b.shape[1]), dtype=bool)
     example_var = (_within_example_variance(boot_a, n_a) + _within_example_variance(boot_b, n_b)
                    - 2 * _cross_covariance(boot_a, boot_b, across))
+    if seed_a <= 0 or seed_b <= 0:  # a side whose seeds show no spread is not known exactly
+        nan = float("nan")
+        return {"difference": value_b - value_a, "low": nan, "high": nan, "se": nan, "df": nan, "p_value": nan,
+                "value_a": value_a, "value_b": value_b, "seed_variance": seed_a + seed_b,
+                "example_variance": example_var}
     ci = t_interval(value_b - value_a, seed_a + seed_b + example_var, [(seed_a, n_a - 1), (seed_b, n_b - 1)],
                     confidence=confidence)
     return {"difference": ci["value"], "low": ci["low"], "high": ci["high"], "se": ci["se"], "df": ci["df"],
