@@ -3,13 +3,14 @@ whether LoRA on a decoder LLM is more or less seed-stable than full fine-tuning 
 
 Per task with class predictions and >= 3 seeds of at least two models: each model's lead metric
 (mean with an interval counting seed and test-set variance), VAR (chi-square interval), CON and
-ACC-CON (intervals for new seeds on new examples, ``uncertainty.agreement_interval``); then each
-other model (B) against A, the first fully fine-tuned model (the reference study's baseline
-arm; the first model listed when all or none use LoRA): the mean's difference (unpaired: a seed label
+ACC-CON (intervals for new seeds on new examples, ``uncertainty.agreement_interval``). Then each
+other model (B) against A, the first fully fine-tuned model (the reference study's baseline arm;
+the first model listed when all or none use LoRA): the mean's difference (unpaired: a seed label
 means other weights in each model; were the shared data order to tie the two models' seed
-effects together, the unpaired test would be conservative), VAR(B) / VAR(A) (F interval and
-p, Brown-Forsythe's p beside them), and the differences of CON and ACC-CON (``uncertainty.agreement_difference``), with Holm-adjusted
-p-values across the tasks compared (one family per statistic and model B). Regression (STS-B) and ReCoRD are left out: their
+effects together, the unpaired test would be conservative), VAR(B) / VAR(A) (F interval and p,
+Brown-Forsythe's p beside them), and the differences of CON and ACC-CON
+(``uncertainty.agreement_difference``), with Holm-adjusted p-values across the tasks compared
+(one family per statistic and model B). Regression (STS-B) and ReCoRD are left out: their
 agreement is not a share of examples labelled alike.
 """
 from __future__ import annotations

@@ -205,8 +205,9 @@ def format_arms_difference(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Task": table["task"], "B - A": [f"{b} - {a}" for a, b in zip(table["model_a"], table["model_b"])],
         "Metric": table["metric"], "Mean diff. (95 CI), Holm p": difference("mean"),
-        "VAR B/A (95 CI), F Holm p": [f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}], p {p_value(r[3])}" for r in
-                                      table[["var_ratio", "var_ratio_low", "var_ratio_high", "var_f_holm_p"]].to_numpy()],
+        "VAR B/A (95 CI), F Holm p": [
+            f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}], p {p_value(r[3])}"
+            for r in table[["var_ratio", "var_ratio_low", "var_ratio_high", "var_f_holm_p"]].to_numpy()],
         "VAR Brown-Forsythe Holm p": table["var_bf_holm_p"].map(p_value),
         "CON diff. (95 CI), Holm p": difference("con"), "ACC-CON diff. (95 CI), Holm p": difference("acc_con")})
 

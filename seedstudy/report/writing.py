@@ -76,10 +76,11 @@ CAPTIONS = {  # file name -> caption, the paper's tables first
                        "other weights in each model), both scored on the same examples: the lead metric's mean "
                        "difference (t interval counting seed and test-set variance), VAR(B)/VAR(A) with the F "
                        "interval and F test (both assume normal scores) and, beside them, the Brown-Forsythe "
-                       "test (robust to non-normal scores, with little power at 5 seeds a side), and the differences of CON and ACC-CON "
-                       "(jackknife over each side's seeds plus the examples' part of the difference). p: "
-                       "two-sided, Holm-adjusted across the tasks for each column (intervals unadjusted). With 5 seeds a side only "
-                       "large differences can be found: no evidence is not evidence of no difference.",
+                       "test (robust to non-normal scores, with little power at 5 seeds a side), and the "
+                       "differences of CON and ACC-CON (jackknife over each side's seeds plus the examples' part "
+                       "of the difference). p: two-sided, Holm-adjusted across the tasks for each column "
+                       "(intervals unadjusted). With 5 seeds a side only large differences can be found: no "
+                       "evidence is not evidence of no difference.",
     "ensembles": "Ensembles of k seeds built from disjoint seed sets (20 random splits), soft votes (mean "
                  "class probability; hard votes break ties at random): mean accuracy, and pairwise agreement "
                  "(CON between ensembles) and all-ensembles agreement (percent). Compare pairwise agreement "

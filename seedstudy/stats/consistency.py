@@ -81,9 +81,7 @@ def acc_con(preds: Array, labels: Array) -> float:
     >>> round(acc_con([[0, 1, 1], [0, 1, 0], [0, 0, 1]], [0, 1, 1]), 4)  # pairs: 2/3, 2/3, 1/3
     0.5556
     """
-    p = check_runs(preds, min_runs=2)
-    right = p == _labels_for(p, labels)[None, :]
-    return float(np.mean([np.mean(right[a] & right[b]) for a, b in seed_pairs(p.shape[0])]))
+    return float(np.mean(pair_values(preds, labels).mean(axis=1)))
 
 
 def con_pear(preds: Array) -> float:

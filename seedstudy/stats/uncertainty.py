@@ -456,14 +456,15 @@ def agreement_difference(preds_a: Array, preds_b: Array, labels: Array | None = 
     A and B are independent sets of seeds scored on the same examples (two models or recipes). A
     seed label means other weights in each model, but with tied seeds it also means the same data
     order: the method assumes that order does not make the two models' seeds agree or err
-    together beyond what the examples do (if it did, C_AB would grow and the variance shrink). Variance = jackknife
-    seed variance of A + of B + the examples' part of the difference, from the same resamples for
-    both: C_AA + C_BB - 2 C_AB (disjoint-pair covariances within each, all pairs across), so an
-    example that is hard for both counts once. Satterthwaite df from the two seed parts. Needs
-    >= 3 seeds per side; NaN interval and p where a side's seeds show no spread. Simulated (tests/test_inference.py): with 5 seeds a side and no
-    difference the test rejected 1-2 % of the time at 5 % (conservative: the jackknife is), and a
-    12-point difference was found 98 % of the time. Returns difference, low, high, se, df,
-    p_value, value_a, value_b, seed_variance, example_variance.
+    together beyond what the examples do (if it did, C_AB would grow and the variance shrink).
+    Variance = jackknife seed variance of A + of B + the examples' part of the difference, from
+    the same resamples for both: C_AA + C_BB - 2 C_AB (disjoint-pair covariances within each, all
+    pairs across), so an example that is hard for both counts once. Satterthwaite df from the two
+    seed parts. Needs >= 3 seeds per side; NaN interval and p where a side's seeds show no spread.
+    Simulated (tests/test_inference.py): with 5 seeds a side and no difference the test rejected
+    1-2 % of the time at 5 % (conservative: the jackknife is), and a 12-point difference was found
+    98 % of the time. Returns difference, low, high, se, df, p_value, value_a, value_b,
+    seed_variance, example_variance.
     """
     if np.shape(preds_a)[1] != np.shape(preds_b)[1]:
         raise ValueError(f"A and B must be scored on the same examples: {np.shape(preds_a)[1]} and "

@@ -3,9 +3,10 @@
 ``quick`` is the default study (``make reproduce``): real data, the real pretrained MiniLM, 5
 seeds per task, sized to finish within 20 minutes on a 2-core CPU without bf16 hardware (fp32).
 ``cpu`` is the larger study the committed tables come from (7 tasks, ~30 min on 2 cores with
-AMX bf16, hours in fp32). ``arms`` puts the reference study's two arms side by side at CPU size: the quick study's MiniLM
-configurations and Gemma 3 270M with LoRA on the same tasks, seeds and training subsets. ``smoke`` exercises every code path with a tiny random model in well
-under a minute; its numbers mean nothing. Every preset but ``smoke`` computes in ``auto``
+AMX bf16, hours in fp32). ``arms`` puts the reference study's two arms side by side at CPU size:
+the quick study's MiniLM configurations and Gemma 3 270M with LoRA on the same tasks, seeds and
+training subsets. ``smoke`` exercises every code path with a tiny random model in well under a
+minute; its numbers mean nothing. Every preset but ``smoke`` computes in ``auto``
 precision (``numerics.choose_precision``): bf16 where the hardware runs it natively, else fp32.
 """
 from __future__ import annotations
@@ -101,9 +102,9 @@ def _quick() -> Preset:
 
 
 # The decoder arm's recipe at CPU size: LoRA rank 8 on q/k/v/o (alpha 16, dropout 0.05: the paper
-# preset's recipe at a smaller rank), lr 5e-4, evaluation batches of 64 (measured the fastest:
-# benchmarks/lora_speed.py). Dropout stays: removing it saves ~10 % of a step but also a source of
-# seed variation that the recipe has.
+# preset's recipe at a smaller rank), lr 5e-4, evaluation batches of 64 (the fastest in bf16 on the
+# machine that ran the study; held to AVX2 in fp32, 16 was 1.14x faster: benchmarks/lora_speed.py).
+# Dropout stays: removing it saves ~10 % of a step but also a source of seed variation the recipe has.
 GEMMA_LORA = dict(model="gemma3-270m", lora_rank=8, learning_rate=5e-4, eval_batch_size=64)
 ARMS_TASKS = ("glue-sst2", "superglue-cb", "superglue-copa")
 
@@ -116,7 +117,8 @@ def _arms() -> Preset:
     model and its recipe differ (``GEMMA_LORA``). One-seed probes of the decoder (bf16, lr 5e-4):
     SST-2 512 x 2 epochs 87.7 % (majority 50.9), COPA 400 x 3 71 % (majority 45), CB 250 x 3 at
     length 128 macro-F1 47.3 (majority 22.2). STS-B is left out (144 steps a seed, over twice
-    SST-2's, and CON-PEAR has no interval for new seeds in ``report.arms`` yet), so is CoLA (MiniLM stays at MCC 0 on this budget).
+    SST-2's, and CON-PEAR has no interval for new seeds in ``report.arms`` yet), so is CoLA
+    (MiniLM stays at MCC 0 on this budget).
     """
     quick = _quick()
     encoder = tuple(quick.config_for(t) for t in ARMS_TASKS)
