@@ -78,6 +78,9 @@ def _executor(p: argparse.ArgumentParser) -> None:
                    help="local executor: executions side by side (the cores are split between them)")
     p.add_argument("--address", help="ray executor: cluster address, or 'auto' for the cluster this "
                                      "node joined (default: start a local one)")
+    p.add_argument("--retries", type=int, default=0,
+                   help="run an execution whose process died (killed, out of memory, node lost) "
+                        "again up to this many times; its finished seeds are reused (default: 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,7 +216,7 @@ def _sweep(spec, args: argparse.Namespace):
     outcomes = run_sweep(spec, executor=args.executor, max_parallel=args.max_parallel,
                          address=args.address, results_dir=args.results_dir,
                          data_dir=args.data_dir, force=args.force,
-                         allow_mixed_numerics=args.allow_mixed_numerics)
+                         allow_mixed_numerics=args.allow_mixed_numerics, retries=args.retries)
     for line in summary(outcomes):
         print(line)
     return outcomes, 1 if any(o.status == "failed" for o in outcomes) else 0

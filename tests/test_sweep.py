@@ -1,4 +1,4 @@
-"""Sweeps survive SIGKILL, isolate failures, lock out each other, and give the same runs on Ray.
+"""Sweeps survive SIGKILL (of the sweep, a worker or a kernel), isolate failures, lock out each other, and give the same runs on Ray.
 
 Every sweep here runs the same small spec (tiny random BERT, two tasks, three seeds) through
 real papermill executions in subprocesses, as a user would; their runs must equal, bit for bit,
@@ -119,6 +119,50 @@ def test_one_failing_execution_does_not_stop_the_others(spec, tmp_path, data_dir
     assert len(list((tmp_path / "results" / "faults/superglue-cb/tiny-bert").glob("seed=*/complete.json"))) == 3
     skipped = json.loads((tmp_path / "results" / "faults" / "skipped.json").read_text())
     assert [(s["task"], s["status"]) for s in skipped] == [("glue-rte", "failed")]
+
+
+def _kill_once(sweep: subprocess.Popen, results: Path, unit: str, target: str) -> None:
+    """SIGKILL the worker, or the notebook kernel, running ``unit`` once its kernel has started."""
+    lock = results / integrity.LOCKS_DIR / f"{unit}.lock"
+    deadline = time.time() + 300
+    while time.time() < deadline and sweep.poll() is None:
+        holder = lock.read_text().split() if lock.is_file() else []
+        if holder[:1] == ["pid"]:
+            worker = psutil.Process(int(holder[1]))
+            kernels = [c for c in worker.children(recursive=True) if "ipykernel" in " ".join(c.cmdline())]
+            if kernels:
+                time.sleep(2)  # mid-run: the kernel is training
+                (worker if target == "worker" else kernels[0]).send_signal(signal.SIGKILL)
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"no kernel of {unit} appeared to kill")
+
+
+def test_a_killed_worker_fails_its_unit_alone_and_is_retried(spec, reference, tmp_path, data_dir):
+    """The OOM killer's case: a worker SIGKILLed mid-run; the unit beside it goes on; --retries 1
+    runs it again, and the runs equal an uninterrupted sweep's."""
+    sweep = subprocess.Popen(_command(spec, tmp_path, "--max-parallel", "2", "--retries", "1"),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    _kill_once(sweep, tmp_path, "faults/glue-rte/tiny-bert", "worker")
+    out = sweep.communicate(timeout=600)[0]
+    assert sweep.returncode == 0, out
+    retried = [line for line in out.splitlines() if line.startswith("RETRY faults/glue-rte")]
+    assert len(retried) == 1 and "killed by SIGKILL" in retried[0], out
+    _assert_same_runs(tmp_path, reference[0])
+
+
+def test_a_killed_kernel_fails_its_unit_alone_and_a_rerun_completes_it(spec, reference, tmp_path, data_dir):
+    sweep = subprocess.Popen(_command(spec, tmp_path, "--max-parallel", "2"), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, env=ENV)
+    _kill_once(sweep, tmp_path, "faults/glue-rte/tiny-bert", "kernel")
+    out = sweep.communicate(timeout=600)[0]
+    assert sweep.returncode == 1, out
+    failed = [line for line in out.splitlines() if line.startswith("failed: ")]
+    assert len(failed) == 1 and failed[0].startswith("failed: faults/glue-rte/tiny-bert: notebook kernel died"), out
+    assert len(list((tmp_path / "faults/superglue-cb/tiny-bert").glob("seed=*/complete.json"))) == 3
+    rerun = _sweep(spec, tmp_path)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    _assert_same_runs(tmp_path, reference[0])
 
 
 def test_the_smoke_sweep_gives_the_same_runs_locally_and_on_a_local_ray_cluster(tmp_path, data_dir,

@@ -49,6 +49,7 @@ class TaskOutcome:
     model: str = ""
     study: str = ""
     notebook: str = ""
+    lost: bool = False  # its process died (worker or kernel): worth another try, unlike an error
 
 
 def notebook(name: str) -> Path:
@@ -78,15 +79,19 @@ def _execute(source: Path, output: Path, parameters: dict) -> Path:
     """Run one notebook in a fresh kernel; a failure names the error and the executed copy.
 
     The kernel talks over IPC sockets in a private scratch folder rather than TCP ports, so
-    executions side by side cannot race for ports (papermill #239, #511).
+    executions side by side cannot race for ports (papermill #239, #511). The kernel manager
+    is the asynchronous one: with the blocking one, nbclient waits for output in a blocking
+    call and never sees a killed kernel (a sweep hung for good when the OOM killer took one);
+    with it, a dead kernel raises ``DeadKernelError`` within seconds.
     """
     import papermill
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
 
     output.parent.mkdir(parents=True, exist_ok=True)
     os.environ[FOLLOW_ENV] = identity(os.getpid())  # kernels die with us
     with tempfile.TemporaryDirectory(prefix="seedstudy-kernel-") as sockets:
-        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        kernel = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
         try:
             papermill.execute_notebook(str(source), str(output), parameters=parameters,
                                        kernel_name="python3", progress_bar=False,
@@ -96,7 +101,7 @@ def _execute(source: Path, output: Path, parameters: dict) -> Path:
                                  f"(executed copy: {output})") from None
         finally:  # a kernel manager passed in is ours to shut down, not nbclient's
             if kernel.has_kernel:
-                kernel.shutdown_kernel(now=True)
+                run_sync(kernel.shutdown_kernel)(now=True)
     return output
 
 
@@ -153,10 +158,15 @@ def run_unit(unit: Unit, results_dir: str, data_dir: str | None, force: bool = F
     output = root / unit.folder / "finetune.ipynb"
     start = time.perf_counter()
     base = dict(task=unit.config.task, model=unit.config.model, study=unit.study, notebook=str(output))
+    from nbclient.exceptions import DeadKernelError
+
     try:
         with integrity.held(integrity.lock_path(root, output.parent), f"notebook {output}", say):
             run_task(unit.config, list(unit.seeds), study=unit.study, results_dir=results_dir,
                      data_dir=data_dir, force=force, allow_mixed_numerics=allow_mixed_numerics)
+    except DeadKernelError as err:  # the kernel was killed (often the OOM killer): a lost unit
+        return TaskOutcome(status="failed", detail=f"notebook kernel died: {err} (executed copy: {output})",
+                           seconds=time.perf_counter() - start, lost=True, **base)
     except (NotebookFailed, ValueError, FileNotFoundError, RuntimeError, OSError) as err:
         return TaskOutcome(status="failed", detail=str(err), seconds=time.perf_counter() - start, **base)
     return TaskOutcome(status="done", detail="", seconds=time.perf_counter() - start, **base)
@@ -217,13 +227,23 @@ class Progress:
         self.watcher.poll(left)
 
 
+def outcome_of(unit: Unit, result: TaskOutcome | executors.WorkerLost, root: Path) -> TaskOutcome:
+    """A unit's outcome; a worker that died before reporting is the unit's failure (``lost``)."""
+    if isinstance(result, TaskOutcome):
+        return result
+    return TaskOutcome(unit.config.task, "failed", result.why, model=unit.config.model, study=unit.study,
+                       notebook=str(root / unit.folder / "finetune.ipynb"), lost=result.retryable)
+
+
 def run_sweep(spec: SweepSpec, *, executor: str = "local", max_parallel: int = 1,
               address: str | None = None, results_dir: str | None = None,
               data_dir: str | None = None, force: bool = False, allow_mixed_numerics: bool = False,
-              echo=None) -> list[TaskOutcome]:
+              retries: int = 0, echo=None) -> list[TaskOutcome]:
     """Run every unit of a sweep (skipping, visibly, those whose local data is missing).
 
-    Writes a manifest of the runs each study asks for (``sweep.json``, read by ``verify``) and
+    A unit whose process died (``lost``: its worker or its notebook kernel killed, e.g. by the
+    OOM killer) is run again up to ``retries`` times, after the others; its finished seeds are
+    reused. Writes a manifest of the runs each study asks for (``sweep.json``, read by ``verify``) and
     the skipped and failed units (``skipped.json``, read by the report).
     """
     echo = echo or say
@@ -247,10 +267,20 @@ def run_sweep(spec: SweepSpec, *, executor: str = "local", max_parallel: int = 1
                  f"{spec.base().notes.get(unit.config.task, 'use the hub or add the files to run it')}")
         else:
             runnable.append(unit)
+    if retries < 0:
+        raise ValueError(f"bad --retries {retries}: expected 0 or more")
     tracker = Progress(root, runnable, echo)
     tracker.update()
+    tries: dict[str, int] = {}
+    again: list[Unit] = []
 
-    def finished(unit: Unit, outcome: TaskOutcome) -> None:
+    def finished(unit: Unit, result: TaskOutcome | executors.WorkerLost) -> None:
+        outcome = outcome_of(unit, result, root)
+        tries[unit.folder] = tries.get(unit.folder, 0) + 1
+        if outcome.lost and tries[unit.folder] <= retries:
+            echo(f"RETRY {unit.folder}: {outcome.detail} (try {tries[unit.folder] + 1} of {retries + 1})")
+            again.append(unit)
+            return
         outcomes.append(outcome)
         if outcome.status == "failed":
             tracker.failed_units.add(unit.folder)
@@ -262,10 +292,12 @@ def run_sweep(spec: SweepSpec, *, executor: str = "local", max_parallel: int = 1
     call = partial(run_unit, results_dir=str(root), data_dir=str(local) if local else None, force=force,
                    allow_mixed_numerics=allow_mixed_numerics)
     try:
-        if runnable and executor == "local":
-            executors.run_local(call, runnable, max_parallel, finished, tracker.update)
-        elif runnable:
-            executors.run_ray(call, runnable, address, finished, tracker.update)
+        while runnable:
+            if executor == "local":
+                executors.run_local(call, runnable, max_parallel, finished, tracker.update)
+            else:
+                executors.run_ray(call, runnable, address, finished, tracker.update)
+            runnable, again[:] = list(again), []
     finally:
         tracker.watcher.close()
     for study in dict.fromkeys(u.study for u in units):
