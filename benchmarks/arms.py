@@ -56,7 +56,11 @@ def time_arm(arm: Arm, device: torch.device, steps: int, warmup: int, peak: floa
     lora = models.resolve_lora(models.RANDOM_ARCHITECTURES[arm.model][0], arm.lora_rank, 32 if
                                arm.lora_rank == 16 else None, 0.05, None)
     torch.manual_seed(0)
-    model = models.build_model(spec, task, tokenizer, lora=lora).to(device)
+    model = models.build_model(spec, task, tokenizer, lora=lora)
+    frozen = models.frozen_dtype(lora, precision, device.type)  # as fine_tune: a bf16 base on CUDA
+    if frozen is not None:
+        models.store_frozen_in(model, frozen)
+    model = model.to(device)
     if gradient_checkpointing:
         inner = model.get_base_model() if hasattr(model, "get_base_model") else model
         inner.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -76,7 +80,7 @@ def time_arm(arm: Arm, device: torch.device, steps: int, warmup: int, peak: floa
     times = []
     for i in range(warmup + steps):
         start = time.perf_counter()
-        training_step(model, batch, optimizer, scheduler, config)  # .item() synchronises
+        training_step(model, [batch], optimizer, scheduler, config).item()  # reading the loss synchronises
         if i >= warmup:
             times.append(time.perf_counter() - start)
     step = statistics.median(times)
@@ -103,7 +107,10 @@ def main() -> None:
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                         help="auto: what this hardware runs natively (see seedstudy doctor)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="deterministic kernels, as the paper preset runs (run with and without: the cost)")
     args = parser.parse_args()
+    print(f"deterministic kernels: {numerics.determinism(args.deterministic)}")  # before the first matmul
     device = pick_device()
     precision, hardware = numerics.announce(args.precision, device)
     print(hardware)

@@ -23,7 +23,7 @@ from seedstudy.benchmark.tasks import get_task
 from seedstudy.study.presets import get_preset
 from seedstudy.training import numerics
 from seedstudy.training.models import load_tokenizer, resolve_model
-from seedstudy.training.train import MEGABATCH, encode, epoch_batches, fine_tune, length
+from seedstudy.training.train import MEGABATCH, encode, epoch_batches, fine_tune
 
 
 def padded_tokens(config, seed: int) -> int:
@@ -31,7 +31,7 @@ def padded_tokens(config, seed: int) -> int:
     task = get_task(config.task)
     frame = data.subsample(data.load_split(task, "train"), config.max_train_examples, config.data_seed)
     features = encode(load_tokenizer(resolve_model(config.model)), task, frame, config.max_length)
-    lengths = np.array([length(f) for f in features])
+    lengths = features.lengths()
     order = torch.Generator().manual_seed(seed)
     epochs = int(np.ceil(config.epochs))
     return sum(len(b) * int(lengths[b].max()) for _ in range(epochs)

@@ -37,7 +37,7 @@ def step_seconds(config: TrainConfig, spec, tokenizer, batches: list[dict], warm
     seconds = []
     for i, batch in enumerate(batches):
         start = time.perf_counter()
-        training_step(model, batch, optimizer, scheduler, config)
+        training_step(model, [batch], optimizer, scheduler, config)
         if i >= warmup:
             seconds.append(time.perf_counter() - start)
     return seconds

@@ -63,11 +63,11 @@ def main() -> None:
     batches = [to_device(collate(tokenizer, features[i:i + args.batch_size], labels[i:i + args.batch_size]),
                    torch.device("cpu")) for i in range(0, len(features), args.batch_size)]
     for batch in batches[:3]:
-        training_step(model, batch, optimizer, scheduler, config)
+        training_step(model, [batch], optimizer, scheduler, config)
     seconds = []
     for batch in batches[3:3 + args.steps]:
         start = time.perf_counter()
-        training_step(model, batch, optimizer, scheduler, config)
+        training_step(model, [batch], optimizer, scheduler, config)
         seconds.append(time.perf_counter() - start)
     print(f"{args.model}, batch {args.batch_size} x <= {args.length} tokens, {precision}, "
           f"{'LoRA r=' + str(args.lora_rank) if args.lora_rank else 'full'}, {torch.get_num_threads()} threads: "
@@ -75,7 +75,7 @@ def main() -> None:
           f"{min(seconds):.2f}-{max(seconds):.2f})")
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for batch in batches[3 + args.steps:]:
-            training_step(model, batch, optimizer, scheduler, config)
+            training_step(model, [batch], optimizer, scheduler, config)
     events = prof.key_averages()
     print(events.table(sort_by="self_cpu_time_total", row_limit=args.rows))
     total = sum(e.self_cpu_time_total for e in events)

@@ -86,7 +86,7 @@ def seedstudy_run(config: TrainConfig, seed: int) -> dict:
     spec = models.resolve_model(config.model)
     tokenizer = models.load_tokenizer(spec)
     train = data.subsample(data.load_split(task, "train"), config.max_train_examples, config.data_seed)
-    real = sum(len(f["input_ids"]) for f in encode(tokenizer, task, train, config.max_length))
+    real = int(encode(tokenizer, task, train, config.max_length).row_lengths().sum())
     p = result.predictions
     score = metrics.task_scores([task.lead_metric], p["label"].to_numpy(), p["pred"].to_numpy())
     return {"seconds": seconds, "examples": result.info["n_train"] * config.epochs,

@@ -122,3 +122,9 @@ def test_a_reused_ray_worker_takes_each_tasks_thread_count_and_gpus(monkeypatch)
     second = executors.ray_task(environment_of, Unit("second", num_cpus=1), "1")
     assert (first["threads"], first["gpus"]) == ("4", "3")
     assert (second["threads"], second["gpus"]) == ("1", "")
+
+
+def test_every_death_is_put_in_words_even_by_a_signal_without_a_name():
+    assert "SIGKILL" in executors.death(-9) and "OOM" in executors.death(-9)
+    assert "signal 40" in executors.death(-40)  # real-time signals have no name
+    assert "status 3" in executors.death(3)

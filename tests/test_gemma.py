@@ -93,7 +93,7 @@ def test_a_short_lora_fine_tune_changes_only_the_adapters_and_the_head(spec, tok
     changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
     assert changed and all("lora_" in k or "score" in k for k in changed), sorted(changed)[:5]
     assert any("lora_B" in k for k in changed) and any("score" in k for k in changed)
-    batch = collate(tokenizer, [features[0], features[2]])  # a long and a short sentence
+    batch = collate(tokenizer, features[[0, 2]])  # a long and a short sentence
     assert batch["input_ids"][1, 0] == tokenizer.pad_token_id == 0  # Gemma pads on the left
 
 

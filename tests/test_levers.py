@@ -7,6 +7,7 @@ import torch
 
 from seedstudy.benchmark.tasks import get_task
 from seedstudy.training import cache, models
+from seedstudy.training.features import Features
 from seedstudy.training.machine import configure_threads
 from seedstudy.training.train import encode, epoch_batches
 
@@ -52,23 +53,27 @@ def test_token_cache_hits_on_the_same_inputs_and_misses_on_a_new_length(tmp_path
     frame = pd.DataFrame({"sentence1": ["A cat sat.", "Rain fell hard."],
                           "sentence2": ["A cat.", "It was dry."], "label": [0, 1]})
     first = encode(tokenizer, task, frame, 32)
-    entries = list((tmp_path / "tokens").glob("*.json"))
-    assert len(entries) == 1
+    entries = list((tmp_path / "tokens").iterdir())
+    assert len(entries) == 1 and (entries[0] / "input_ids.npy").is_file()
     calls = []
     original = type(tokenizer).__call__
     monkeypatch.setattr(type(tokenizer), "__call__",
                         lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
     assert encode(tokenizer, task, frame, 32) == first and calls == []  # a hit: no tokenizing
     encode(tokenizer, task, frame, 8)
-    assert calls == [1] and len(list((tmp_path / "tokens").glob("*.json"))) == 2
-    entries[0].write_text("{not json")  # a damaged entry is recomputed, not trusted
-    assert encode(tokenizer, task, frame, 32) == first
+    assert calls == [1] and len(list((tmp_path / "tokens").iterdir())) == 2
+    (entries[0] / "header.json").write_text("{not json")  # a damaged entry is recomputed, not trusted
+    assert encode(tokenizer, task, frame, 32) == first and calls == [1, 1]
+    assert encode(tokenizer, task, frame, 32) == first and calls == [1, 1]  # and replaced
+    np.save(entries[0] / "input_ids.npy", np.zeros(3, dtype=np.int32))  # truncated column
+    assert encode(tokenizer, task, frame, 32) == first and calls == [1, 1, 1]
 
 
 def test_cache_can_be_turned_off(tmp_path, monkeypatch):
     monkeypatch.setenv(cache.CACHE_ENV, "off")
     assert cache.cache_dir() is None
-    assert cache.cached("k", lambda: [{"input_ids": [1]}]) == [{"input_ids": [1]}]
+    table = Features.from_lists({"input_ids": [[1, 2]]}, ["input_ids"])
+    assert cache.cached("k", lambda: table) is table
 
 
 def test_threads_follow_the_environment(monkeypatch):

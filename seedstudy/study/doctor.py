@@ -22,7 +22,7 @@ from ..benchmark.tasks import get_task
 from ..training import numerics, perf
 from ..training.config import TrainConfig
 from ..training.machine import configure_threads, pick_device
-from ..training.train import epoch_batches, length, prepare_inputs
+from ..training.train import epoch_batches, prepare_inputs
 from .presets import Preset
 
 # Share of the probe matmul's throughput a MiniLM fine-tuning run reaches (train + evaluation),
@@ -60,7 +60,7 @@ def workload(config: TrainConfig, data_dir: Path | None) -> Workload:
 
     inputs = prepare_inputs(config, data_dir)
     choices = max(len(inputs.task.choice_fields), 1)
-    lengths = np.array([length(f) for f in inputs.train_features])
+    lengths = inputs.train_features.lengths()
     per_epoch = epoch_batches(lengths, config.batch_size, torch.Generator().manual_seed(0),
                               config.group_by_length)
     steps = max(1, int(np.ceil(config.epochs * len(per_epoch))))
@@ -72,7 +72,7 @@ def workload(config: TrainConfig, data_dir: Path | None) -> Workload:
     weights, _ = perf.matmul_weights(model)
     eval_tokens = 0
     for features in inputs.eval_features.values():
-        sizes = np.sort([length(f) for f in features])
+        sizes = np.sort(features.lengths())
         groups = [np.arange(i, min(i + config.eval_batch_size, len(sizes)))
                   for i in range(0, len(sizes), config.eval_batch_size)]
         eval_tokens += padded_tokens(sizes, groups, choices)

@@ -21,6 +21,7 @@ from ..training.machine import THREADS_ENV, available_cores, follow, identity
 
 EXECUTORS = ("local", "ray")
 POLL_SECONDS = 2.0
+JOIN_SECONDS = 30.0  # a worker that reported gets this long to exit
 GPU_ENV = "CUDA_VISIBLE_DEVICES"
 
 
@@ -76,7 +77,10 @@ def worker_environment(threads: int, gpu: str | None, environ: dict[str, str] | 
 def death(exitcode: int | None) -> str:
     """A dead worker's exit in words, e.g. ``killed by SIGKILL (out of memory?)``."""
     if exitcode is not None and exitcode < 0:
-        name = signal.Signals(-exitcode).name
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:  # a real-time signal has no name
+            name = f"signal {-exitcode}"
         hint = " (the OOM killer sends SIGKILL)" if -exitcode == signal.SIGKILL else ""
         return f"worker process killed by {name}{hint}"
     return f"worker process exited with status {exitcode} before reporting"
@@ -135,9 +139,12 @@ def run_local(call: Callable[[Any], Any], units: Sequence[Any], max_parallel: in
                 worker = running.pop(receive)
                 try:
                     result = receive.recv()
-                except EOFError:
+                except (EOFError, OSError):  # died before, or while, sending its result
                     result = None
-                worker.process.join()
+                worker.process.join(timeout=JOIN_SECONDS)
+                if worker.process.is_alive():  # reported, but lingers (a stray thread): end it
+                    worker.process.kill()
+                    worker.process.join()
                 free = sorted([*free, worker.slot])
                 on_result(worker.unit, WorkerLost(death(worker.process.exitcode)) if result is None else result)
             on_tick()

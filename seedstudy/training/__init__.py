@@ -6,7 +6,8 @@
 - ``gguf``: models shipped as a GGUF file, dequantised once into a cached folder;
 - ``numerics``: precision and hardware: what ``auto`` resolves to, and the numerics record;
 - ``machine``: device, thread count, and the process a run follows;
-- ``cache``: tokenized inputs cached on disk;
+- ``features``: a tokenized split as flat NumPy arrays, padded into batches;
+- ``cache``: tokenized inputs cached on disk (memory-mapped arrays);
 - ``train``: the training loop and prediction;
 - ``perf``: step timing and FLOP counts, for benchmarks and the doctor.
 """

@@ -2,21 +2,24 @@
 
 A split is tokenized once per (tokenizer, input texts, max length): the key hashes exactly what
 produced the features, so a changed template, subset, tokenizer or length is a different entry
-and never a stale hit. Entries are written to a scratch file and renamed into place, so workers
-side by side never read half a file. ``$SEEDSTUDY_CACHE_DIR`` moves the cache (``off`` disables
+and never a stale hit. Entries are folders of NumPy arrays (``features.Features``), memory-mapped
+when read, written to a scratch folder and renamed into place, so workers side by side never
+read half an entry. ``$SEEDSTUDY_CACHE_DIR`` moves the cache (``off`` disables
 it); the default is ``~/.cache/seedstudy``.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .features import Features
+
 CACHE_ENV = "SEEDSTUDY_CACHE_DIR"
-FORMAT = 1  # bump when the feature layout changes
+FORMAT = 2  # bump when the feature layout changes (2: NumPy arrays, was JSON lists)
 _fingerprints: dict[int, str] = {}
 
 
@@ -50,26 +53,44 @@ def features_key(tokenizer, texts: tuple[list[str], list[str] | None], max_lengt
     return digest.hexdigest()
 
 
-def cached(key: str, compute: Callable[[], list[dict]]) -> list[dict]:
-    """The cached value of ``key``, computing and storing it on a miss."""
+def cached(key: str, compute: Callable[[], Features]) -> Features:
+    """The cached features of ``key`` (memory-mapped), computing and storing them on a miss.
+
+    An entry is a folder of ``.npy`` arrays (``features.Features.save``), written under a scratch
+    name and renamed into place; a damaged entry is recomputed and replaced.
+    """
     root = cache_dir()
     if root is None:
         return compute()
-    path = root / "tokens" / f"{key}.json"  # JSON, not pickle: a shared cache must not run code
-    if path.is_file():
+    folder = root / "tokens" / key
+    if folder.is_dir():
         try:
-            return json.loads(path.read_text())
-        except (ValueError, OSError):
+            return Features.load(folder)
+        except (ValueError, OSError, KeyError):
             pass  # a damaged entry is recomputed and replaced
     value = compute()
     scratch = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".tmp-", delete=False) as tmp:
-            scratch = tmp.name
-            json.dump(value, tmp, separators=(",", ":"))
-        os.replace(scratch, path)
-    except OSError:  # an unwritable or full cache only costs speed
-        if scratch and os.path.exists(scratch):
-            os.unlink(scratch)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+        value.save(scratch)
+        if folder.is_dir():
+            _set_aside_if_damaged(folder)
+        os.replace(scratch, folder)  # fails if a sound entry is there (another worker's): ours goes
+    except OSError:  # that, or an unwritable or full cache: it only costs speed
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return value
+
+
+def _set_aside_if_damaged(folder: Path) -> None:
+    """Move a damaged entry out of the way in one rename, then delete it; a sound one (another
+    worker may have just written it, and readers may have it mapped) is left alone."""
+    try:
+        Features.load(folder)
+        return
+    except (ValueError, OSError, KeyError):
+        pass
+    trash = folder.with_name(f".damaged-{folder.name}-{os.getpid()}")
+    os.replace(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)

@@ -44,6 +44,12 @@ class TrainConfig:
     lora_targets: tuple[str, ...] | None = None
     gradient_checkpointing: bool = False  # trade compute for memory; results are unchanged
     group_by_length: bool = False  # batches of similar length (seeded), less padding
+    # batch_size stays the effective batch: each is cut into this many micro-batches, their
+    # gradients summed (a smaller GPU reaches a preset's batch). Without dropout equal results up
+    # to rounding; with dropout the masks are drawn per micro-batch: another draw, not the same run
+    gradient_accumulation_steps: int = 1
+    loader_workers: int | None = None  # processes collating batches ahead; None: 2 on CUDA, 0 on CPU
+    deterministic: bool = False  # CUDA: deterministic kernels (numerics.determinism); CPU already is
 
     def __post_init__(self) -> None:
         """Reject bad values here, before any training starts."""
@@ -60,7 +66,9 @@ class TrainConfig:
                   ("adam_beta2", self.adam_beta2 is None or 0 <= self.adam_beta2 < 1),
                   ("adam_epsilon", self.adam_epsilon is None or self.adam_epsilon > 0),
                   ("max_train_examples", self.max_train_examples is None or self.max_train_examples >= 1),
-                  ("max_eval_examples", self.max_eval_examples is None or self.max_eval_examples >= 1)]
+                  ("max_eval_examples", self.max_eval_examples is None or self.max_eval_examples >= 1),
+                  ("gradient_accumulation_steps", 1 <= self.gradient_accumulation_steps <= self.batch_size),
+                  ("loader_workers", self.loader_workers is None or self.loader_workers >= 0)]
         for name, ok in checks:
             if not ok:
                 raise ValueError(f"bad training parameter {name}={getattr(self, name)!r}")
@@ -115,4 +123,10 @@ FIELD_HELP = {  # one line per field: what it does (``seedstudy run --help`` pri
     "lora_targets": "module names given LoRA adapters (default: the family's attention projections)",
     "gradient_checkpointing": "recompute activations in the backward pass to save memory (same results)",
     "group_by_length": "batch examples of similar length (order still drawn from the seed), less padding",
+    "gradient_accumulation_steps": "cut each batch into this many micro-batches, gradients summed: the same "
+                                   "effective batch_size in less memory (equal results up to float rounding "
+                                   "without dropout; with dropout, other mask draws)",
+    "loader_workers": "processes collating batches ahead (default: 2 on CUDA, 0 on CPU); results unchanged",
+    "deterministic": "CUDA: deterministic kernels (CUBLAS_WORKSPACE_CONFIG, torch.use_deterministic_algorithms), "
+                     "slower; recorded per run (CPU runs are deterministic already)",
 }

@@ -20,8 +20,18 @@ from ..benchmark import data
 from ..benchmark.tasks import ENTITY_COLUMNS, Task, get_task
 from . import cache, numerics
 from .config import TrainConfig
+from .features import Features, pad_values
 from .machine import configure_threads, pick_device
-from .models import ModelSpec, build_model, load_tokenizer, lora_for, parameter_counts, resolve_model
+from .models import (
+    ModelSpec,
+    build_model,
+    frozen_dtype,
+    load_tokenizer,
+    lora_for,
+    parameter_counts,
+    resolve_model,
+    store_frozen_in,
+)
 from .seeds import Seeds
 
 
@@ -33,44 +43,43 @@ class FineTuneResult:
     info: dict
 
 
-def encode(tokenizer, task: Task, frame: pd.DataFrame, max_length: int) -> list[dict]:
+TOKENIZE_ROWS = 8192  # examples tokenized at a time: the tokenizer's Python lists never hold a whole large split
+
+
+def encode(tokenizer, task: Task, frame: pd.DataFrame, max_length: int) -> Features:
     """Tokenize a split once, truncated but not padded; cached on disk for every later seed.
 
-    Multiple choice: each example's feature holds one token list per choice.
+    Multiple choice: each example owns one token row per choice.
     """
     first, second = data.render_inputs(task, frame)
-    k = len(task.choice_fields)
+    per = max(len(task.choice_fields), 1)
 
-    def tokenize() -> list[dict]:
-        enc = tokenizer(first, second, truncation=True, max_length=max_length)
-        keys = [key for key in ("input_ids", "token_type_ids", "attention_mask")
-                if key in enc and key in tokenizer.model_input_names]  # LLMs take no token_type_ids
-        if k:
-            return [{key: enc[key][i * k:(i + 1) * k] for key in keys} for i in range(len(frame))]
-        return [{key: enc[key][i] for key in keys} for i in range(len(frame))]
+    def tokenize() -> Features:
+        tables = []
+        for start in range(0, max(len(first), 1), TOKENIZE_ROWS * per):
+            rows = slice(start, start + TOKENIZE_ROWS * per)
+            enc = tokenizer(first[rows], second[rows] if second is not None else None,
+                            truncation=True, max_length=max_length)
+            keys = [key for key in ("input_ids", "token_type_ids", "attention_mask")
+                    if key in enc and key in tokenizer.model_input_names]  # LLMs take no token_type_ids
+            tables.append(Features.from_lists(enc, keys, per))
+        return Features.concat(tables)
 
-    return cache.cached(cache.features_key(tokenizer, (first, second), max_length, max(k, 1)), tokenize)
-
-
-def _per_choice(feature: dict) -> bool:
-    """True for a multiple-choice feature (one token list per choice)."""
-    return isinstance(feature["input_ids"][0], list)
+    return cache.cached(cache.features_key(tokenizer, (first, second), max_length, per), tokenize)
 
 
-def length(feature: dict) -> int:
-    """Tokens in a feature (the longest choice for multiple choice)."""
-    ids = feature["input_ids"]
-    return max(map(len, ids)) if _per_choice(feature) else len(ids)
+def collate(tokenizer, features: Features, labels: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+    """Pad a batch to its longest example (for multiple choice: longest choice) and attach labels.
+
+    Pads as ``tokenizer.pad(padding="longest")`` does (its side and pad values).
+    """
+    return _collate(features, labels, pad_values(tokenizer), tokenizer.padding_side)
 
 
-def collate(tokenizer, features: list[dict], labels: np.ndarray | None = None) -> dict[str, torch.Tensor]:
-    """Pad a batch to its longest example (for multiple choice: longest choice) and attach labels."""
-    if _per_choice(features[0]):  # (batch, choices, tokens)
-        n, k = len(features), len(features[0]["input_ids"])
-        flat = [{key: f[key][j] for key in f} for f in features for j in range(k)]
-        batch = {key: t.view(n, k, -1) for key, t in collate(tokenizer, flat).items()}
-    else:
-        batch = dict(tokenizer.pad(features, padding="longest", return_tensors="pt"))
+def _collate(features: Features, labels: np.ndarray | None, pads: dict[str, int],
+             side: str) -> dict[str, torch.Tensor]:
+    """``collate`` from the pad values and side alone (DataLoader workers need no tokenizer)."""
+    batch = {key: torch.from_numpy(values) for key, values in features.padded(pads, side).items()}
     if labels is not None:
         dtype = torch.float32 if labels.dtype.kind == "f" else torch.long
         batch["labels"] = torch.as_tensor(labels, dtype=dtype)
@@ -80,10 +89,12 @@ def collate(tokenizer, features: list[dict], labels: np.ndarray | None = None) -
 def resolve_numerics(config: TrainConfig) -> tuple[TrainConfig, dict]:
     """The config with its precision resolved on this process's device, and the numerics record.
 
-    Sets the thread count and, on CUDA, TF32: off for fp32 (exact means exact), on for the fp32
-    work left under bf16/fp16 autocast.
+    Sets deterministic kernels when the config asks (first: before any GPU matmul), the thread
+    count and, on CUDA, TF32: off for fp32 (exact means exact), on for the fp32 work left under
+    bf16/fp16 autocast.
     """
     device = pick_device()
+    settled = numerics.determinism(config.deterministic)
     configure_threads()
     hardware = numerics.probe(device)
     choice = numerics.decide(config.precision, hardware)
@@ -92,7 +103,7 @@ def resolve_numerics(config: TrainConfig) -> tuple[TrainConfig, dict]:
         torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.backends.cudnn.allow_tf32 = tf32
     resolved = config if config.precision == choice.precision else replace(config, precision=choice.precision)
-    return resolved, numerics.record(hardware, choice, tf32)
+    return resolved, {**numerics.record(hardware, choice, tf32), **settled}
 
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}  # fp32: autocast off
@@ -152,8 +163,8 @@ class Inputs:
     tokenizer: object
     train_frame: pd.DataFrame
     eval_frames: dict[str, pd.DataFrame]
-    train_features: list[dict]
-    eval_features: dict[str, list[dict]]
+    train_features: Features
+    eval_features: dict[str, Features]
     diagnostics_unavailable: dict[str, str]
 
 
@@ -201,7 +212,11 @@ def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str
     start = time.perf_counter()
     set_seed(seeds.init)  # before the model exists: head init (and LoRA init) follow the seed
     lora = lora_for(spec, config)  # resolved once: the model and the record use the same
-    model = build_model(spec, task, tokenizer, lora=lora).to(device)
+    model = build_model(spec, task, tokenizer, lora=lora)
+    frozen = frozen_dtype(lora, config.precision, device.type)
+    if frozen is not None:  # before the move: the GPU never holds an fp32 copy of the base
+        store_frozen_in(model, frozen)
+    model = model.to(device)
     if not seeds.tied:
         torch.manual_seed(seeds.dropout)  # dropout draws from here on follow their own seed
     if config.gradient_checkpointing:
@@ -226,6 +241,9 @@ def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str
         "parameters": parameter_counts(model)["total"],
         "trainable_parameters": parameter_counts(model)["trainable"],
         "lora": None if lora is None else vars(lora),
+        "frozen_dtype": None if frozen is None else str(frozen).removeprefix("torch."),
+        "gradient_accumulation_steps": config.gradient_accumulation_steps,
+        "loader_workers": loader_workers(config, device),
         **({"base_weights": spec.origin} if spec.origin else {}),  # e.g. a dequantised GGUF
         "train_label_counts": _label_counts(task, labels),
         "majority_train_value": (float(labels.mean()) if task.label_names is None
@@ -247,32 +265,83 @@ def _device_name(device: torch.device) -> str:
     return device.type
 
 
-def train_steps(model: torch.nn.Module, tokenizer, features: list[dict], labels: np.ndarray,
+def train_steps(model: torch.nn.Module, tokenizer, features: Features, labels: np.ndarray,
                 config: TrainConfig, seed: int,
                 on_step: Callable[[int, int], None] | None = None) -> list[float]:
     """Run ``config.epochs`` of AdamW steps in a seed-shuffled order; returns the step losses.
 
     The data order comes from a generator of its own, seeded with ``seed``; dropout draws from
-    the global generator, which the caller seeded before building the model. ``on_step(done,
-    total)`` is called after every step (progress reports; it must not draw random numbers).
+    the global generator, which the caller seeded before building the model. Batches are
+    collated ahead by a ``DataLoader`` (``loader_workers`` processes, pinned memory on CUDA) in
+    the seeded order; losses stay on the device and are read once, at the end (a read per step
+    is a device sync on CUDA; fp16's gradient scaler still reads its scale every step). ``on_step(done, total)`` is called after every step (progress
+    reports; it must not draw random numbers).
     """
     device = next(model.parameters()).device
-    order = torch.Generator().manual_seed(seed)
-    total_steps = max(1, math.ceil(config.epochs * math.ceil(len(features) / config.batch_size)))
-    optimizer, scheduler = make_optimizer(model, config, total_steps)
+    schedule = step_schedule(features.lengths(), config, torch.Generator().manual_seed(seed))
+    optimizer, scheduler = make_optimizer(model, config, len(schedule))
     scaler = grad_scaler(config, device)
-    losses: list[float] = []
+    losses: list[torch.Tensor] = []
     model.train()
-    lengths = np.array([length(f) for f in features])
-    while len(losses) < total_steps:
-        for rows in epoch_batches(lengths, config.batch_size, order, config.group_by_length):
-            if len(losses) == total_steps:
-                break
-            batch = to_device(collate(tokenizer, [features[i] for i in rows], labels[rows]), device)
-            losses.append(training_step(model, batch, optimizer, scheduler, config, scaler))
-            if on_step is not None:
-                on_step(len(losses), total_steps)
-    return losses
+    for micro in batch_loader(tokenizer, features, labels, schedule, config, device):
+        micro = [to_device(batch, device) for batch in micro]
+        losses.append(training_step(model, micro, optimizer, scheduler, config, scaler))
+        if on_step is not None:
+            on_step(len(losses), len(schedule))
+    return torch.stack(losses).float().cpu().tolist()
+
+
+def step_schedule(lengths: np.ndarray, config: TrainConfig, order: torch.Generator) -> list[np.ndarray]:
+    """Every optimizer step's batch (example positions), all epochs, drawn from ``order`` up front.
+
+    The same draws, in the same order, as drawing each epoch when it starts: nothing else draws
+    from ``order``.
+    """
+    total = max(1, math.ceil(config.epochs * math.ceil(len(lengths) / config.batch_size)))
+    batches: list[np.ndarray] = []
+    while len(batches) < total:
+        batches += epoch_batches(lengths, config.batch_size, order, config.group_by_length)
+    return batches[:total]
+
+
+class StepBatches(torch.utils.data.Dataset):
+    """Item ``rows``: that step's micro-batches, collated (``gradient_accumulation_steps`` of them)."""
+
+    def __init__(self, features: Features, labels: np.ndarray, pads: dict[str, int], side: str,
+                 accumulation: int) -> None:
+        self.features, self.labels, self.pads, self.side = features, labels, pads, side
+        self.accumulation = accumulation
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, rows: np.ndarray) -> list[dict[str, torch.Tensor]]:
+        parts = np.array_split(rows, min(self.accumulation, len(rows)))  # sizes differ by <= 1
+        return [_collate(self.features[part], self.labels[part], self.pads, self.side) for part in parts]
+
+
+def batch_loader(tokenizer, features: Features, labels: np.ndarray, schedule: list[np.ndarray],
+                 config: TrainConfig, device: torch.device) -> torch.utils.data.DataLoader:
+    """A DataLoader yielding each scheduled step's micro-batches, in the schedule's order.
+
+    It gets a generator of its own: a DataLoader draws a base seed for its workers when
+    iterated, and from the global generator unless given one, which would shift every dropout
+    draw after it.
+    """
+    workers = loader_workers(config, device)
+    dataset = StepBatches(features, labels, pad_values(tokenizer), tokenizer.padding_side,
+                          config.gradient_accumulation_steps)
+    return torch.utils.data.DataLoader(dataset, sampler=schedule, batch_size=None, num_workers=workers,
+                                       pin_memory=device.type == "cuda", generator=torch.Generator(),
+                                       prefetch_factor=4 if workers else None)
+
+
+def loader_workers(config: TrainConfig, device: torch.device) -> int:
+    """Collating processes: ``config.loader_workers``, else 2 on CUDA and 0 on CPU (where a
+    worker would only take cores from the step it waits for; collating is ~1 % of a CPU step)."""
+    if config.loader_workers is not None:
+        return config.loader_workers
+    return 2 if device.type == "cuda" else 0
 
 
 MEGABATCH = 50  # length grouping sorts within windows of this many batches
@@ -315,24 +384,33 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, total_steps: int
     return optimizer, scheduler
 
 
-def training_step(model: torch.nn.Module, batch: dict[str, torch.Tensor], optimizer, scheduler,
-                  config: TrainConfig, scaler: torch.amp.GradScaler | None = None) -> float:
-    """One AdamW step on a batch already on the model's device; returns the loss.
+def training_step(model: torch.nn.Module, micro: list[dict[str, torch.Tensor]], optimizer, scheduler,
+                  config: TrainConfig, scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
+    """One AdamW step on a batch given as micro-batches already on the model's device; returns
+    the batch's loss (on the device, detached).
 
-    fp16 needs ``scaler`` (its range is too narrow for raw gradients): the loss is scaled before
-    the backward pass and the gradients unscaled before clipping; a step with overflowed
-    gradients is skipped and the scale lowered (``torch.amp.GradScaler``), and the learning-rate
-    schedule waits for the next step that ran (as transformers' Trainer does).
+    Gradient accumulation: each micro-batch's mean loss is weighted by its share of the batch's
+    examples, so the summed gradients are those of the whole batch's mean loss (equal up to
+    float rounding; one micro-batch is the plain step, bit for bit). fp16 needs ``scaler`` (its
+    range is too narrow for raw gradients): the loss is scaled before the backward pass and the
+    gradients unscaled before clipping; a step with overflowed gradients is skipped and the
+    scale lowered (``torch.amp.GradScaler``), and the learning-rate schedule waits for the next
+    step that ran (as transformers' Trainer does).
     """
     device = next(model.parameters()).device
-    with _autocast(config.precision, device):
-        loss = model(**batch).loss
+    examples = sum(len(batch["labels"]) for batch in micro)
+    total = torch.zeros((), device=device)
+    for batch in micro:
+        with _autocast(config.precision, device):
+            loss = model(**batch).loss
+        if len(micro) > 1:
+            loss = loss * (len(batch["labels"]) / examples)
+        (loss if scaler is None else scaler.scale(loss)).backward()
+        total = total + loss.detach().float()
     if scaler is None:
-        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
         optimizer.step()
     else:
-        scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
         scale = scaler.get_scale()
@@ -340,10 +418,10 @@ def training_step(model: torch.nn.Module, batch: dict[str, torch.Tensor], optimi
         scaler.update()
         if scaler.get_scale() < scale:  # overflow: the optimizer skipped this step
             optimizer.zero_grad(set_to_none=True)
-            return loss.item()
+            return total
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
-    return loss.item()
+    return total
 
 
 def grad_scaler(config: TrainConfig, device: torch.device) -> torch.amp.GradScaler | None:
@@ -352,15 +430,15 @@ def grad_scaler(config: TrainConfig, device: torch.device) -> torch.amp.GradScal
 
 
 @torch.inference_mode()
-def predict(model: torch.nn.Module, tokenizer, features: list[dict], config: TrainConfig) -> np.ndarray:
+def predict(model: torch.nn.Module, tokenizer, features: Features, config: TrainConfig) -> np.ndarray:
     """Logits for every example, in input order; batches are sorted by length to pad little."""
     model.eval()
     device = next(model.parameters()).device
-    order = np.argsort([length(f) for f in features], kind="stable")
+    order = np.argsort(features.lengths(), kind="stable")
     logits: np.ndarray | None = None
     for start in range(0, len(order), config.eval_batch_size):
         rows = order[start:start + config.eval_batch_size]
-        batch = to_device(collate(tokenizer, [features[i] for i in rows]), device)
+        batch = to_device(collate(tokenizer, features[rows]), device)
         with _autocast(config.precision, device):
             out = model(**batch).logits.float().cpu().numpy()
         if logits is None:  # classes, choices, or 1 score
