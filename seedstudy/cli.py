@@ -58,7 +58,8 @@ def _seeds(p: argparse.ArgumentParser) -> None:
 
 def _mixing(p: argparse.ArgumentParser) -> None:
     """The --force and --allow-mixed-numerics options."""
-    p.add_argument("--force", action="store_true", help="re-run and replace finished runs")
+    p.add_argument("--force", action="store_true", help="re-run and replace finished runs (reproduce: and "
+                                                        "the report, if built from another study)")
     p.add_argument("--allow-mixed-numerics", action="store_true",
                    help="let a study hold runs made under other numerics (precision, device, CPU "
                         "class, threads); refused by default, naming what differs")
@@ -110,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--tasks", nargs="+", metavar="TASK", help="only these tasks of the preset")
     _seeds(rep)
     _mixing(rep)
-    rep.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: the project)")
+    rep.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: "
+                                          "<results>/<study>/report; the committed ones: .)")
     _executor(rep)
     _common(rep)
 
@@ -137,7 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "(executes notebooks/paper.ipynb)")
     report.add_argument("--study", default=DEFAULT_PRESET,
                         help=f"study to report (default: {DEFAULT_PRESET}, the default study)")
-    report.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: the project)")
+    report.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: "
+                                             "<results>/<study>/report; the committed ones: .)")
+    report.add_argument("--force", action="store_true",
+                        help="replace tables and figures built from another study or configuration")
     report.add_argument("--compare-study", default="", metavar="STUDY",
                         help="a second study (e.g. a grid variant 'lr/learning_rate=5e-05') to compare "
                              "with task by task across seeds")
@@ -145,6 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the same seeds run under other numerics (another precision or CPU "
                              "class): adds the numeric noise floor beside the seed spread")
     _common(report, data_dir=False)
+
+    seeds = sub.add_parser("seeds", help="how many seeds each task needs, from a study's own seed spread",
+                           description="Per task: the seeds at which the mean's 95 %% interval would be "
+                           "within --half-width, CON within --con-half-width over new seeds, and the "
+                           "seeds per side to detect --difference with 80 %% power (t tests at 5 %%); "
+                           "all in points, from the spread the study's seeds showed.")
+    seeds.add_argument("--study", default=DEFAULT_PRESET, help=f"study to plan from (default: {DEFAULT_PRESET})")
+    seeds.add_argument("--half-width", type=float, default=0.5, help="mean: 95 %% interval half-width, points")
+    seeds.add_argument("--con-half-width", type=float, default=0.5,
+                       help="CON (CON-PEAR): 95 %% half-width over new seeds, points")
+    seeds.add_argument("--difference", type=float, default=1.0, help="difference to detect, points")
+    _common(seeds, data_dir=False)
 
     paper = sub.add_parser("paper", help="typeset paper/main.tex (tables and figures included) to main.pdf",
                            description="Run latexmk on the paper's LaTeX source; without a TeX "
@@ -197,7 +214,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if not any(o.status == "done" for o in outcomes):
         print("no task ran: nothing to report", file=sys.stderr)
         return 1
-    out = run_report(study=spec.name, results_dir=args.results_dir, output_dir=args.output_dir)
+    out = run_report(study=spec.name, results_dir=args.results_dir, output_dir=args.output_dir,
+                     force=args.force)
     print(f"report notebook: {out}")
     return code
 
@@ -248,8 +266,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .study.sweep import run_report
 
     out = run_report(study=args.study, results_dir=args.results_dir, output_dir=args.output_dir,
-                     compare_study=args.compare_study, numerics_study=args.numerics_study)
+                     compare_study=args.compare_study, numerics_study=args.numerics_study, force=args.force)
     print(f"report notebook: {out}")
+    return 0
+
+
+def _cmd_seeds(args: argparse.Namespace) -> int:
+    """seedstudy seeds."""
+    from .report.planning import format_seeds_needed, seeds_needed
+    from .store.runs import find_runs, resolve_results_dir
+
+    root = resolve_results_dir(args.results_dir)
+    runs = find_runs(root, args.study)
+    if not runs:
+        raise FileNotFoundError(f"no runs of study {args.study!r} under {root}")
+    table = seeds_needed(runs, half_width=args.half_width, con_half_width=args.con_half_width,
+                         difference=args.difference)
+    shown = format_seeds_needed(table, half_width=args.half_width, con_half_width=args.con_half_width,
+                                difference=args.difference)
+    print(f"seeds needed, study {args.study!r} ({len(runs)} runs; points; plug-in spread, normal scores)")
+    print(shown.to_markdown(index=False))
     return 0
 
 
@@ -291,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"run": _cmd_run, "reproduce": _cmd_reproduce, "sweep": _cmd_sweep,
                 "verify": _cmd_verify, "report": _cmd_report, "paper": _cmd_paper, "tasks": _cmd_tasks,
+                "seeds": _cmd_seeds,
                 "doctor": _cmd_doctor}
     try:
         return handlers[args.command](args)

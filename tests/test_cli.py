@@ -1,12 +1,14 @@
 """The seedstudy command: bad input fails with one clear line; the smoke study runs end to end."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
 
 import pytest
 
+from seedstudy import PROJECT_ROOT
 from seedstudy.cli import main
 
 
@@ -64,8 +66,17 @@ def test_tasks_lists_local_availability(capsys):
     assert "glue-qnli" in out and "missing train.tsv" in out and "superglue-cb" in out
 
 
-def test_smoke_study_end_to_end_through_papermill(tmp_path, data_dir, capsys):
-    """reproduce --preset smoke: notebooks per task, then the paper notebook; a rerun reuses every run."""
+def _committed_outputs() -> dict[str, str]:
+    """sha256 of every committed table and figure (paper/ but its runs, and figures/)."""
+    files = [p for p in (PROJECT_ROOT / "paper").rglob("*") if p.is_file() and "runs" not in p.parts]
+    files += [p for p in (PROJECT_ROOT / "figures").rglob("*") if p.is_file()]
+    return {str(p.relative_to(PROJECT_ROOT)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def test_smoke_study_end_to_end_through_papermill(tmp_path, data_dir, capsys, monkeypatch):
+    """reproduce --preset smoke: notebooks per task, then the paper notebook; a rerun reuses every run
+    and, with no output folder named, reports into the study's own home, leaving every committed
+    table and figure byte-identical; a folder holding another study's tables is refused."""
     results, out = tmp_path / "results", tmp_path / "out"
     argv = ["reproduce", "--preset", "smoke", "--results-dir", str(results), "--output-dir", str(out)]
     assert main(argv) == 0
@@ -92,9 +103,23 @@ def test_smoke_study_end_to_end_through_papermill(tmp_path, data_dir, capsys):
     assert "CON-PEAR" in paper and "| glue-stsb" in paper
     first = json.loads((study / "glue-rte/tiny-bert/seed=1/run.json").read_text())
 
-    assert main(argv) == 0  # second time: every run is reused, nothing retrained
+    committed = _committed_outputs()
+    monkeypatch.delenv("SEEDSTUDY_OUTPUT_DIR", raising=False)  # as a new user runs it
+    assert main(argv[:-2]) == 0  # second time: every run is reused, nothing retrained
     again = json.loads((study / "glue-rte/tiny-bert/seed=1/run.json").read_text())
     assert again["finished_at"] == first["finished_at"]
+    assert (study / "report" / "paper" / "tables" / "paper.md").is_file()  # the study's own home
+    assert _committed_outputs() == committed
+
+    taken = tmp_path / "committed"  # a copy of the committed tables, stamped with study cpu
+    shutil.copytree(PROJECT_ROOT / "paper" / "tables", taken / "paper" / "tables")
+    before = {p.name: p.read_bytes() for p in (taken / "paper" / "tables").iterdir()}
+    capsys.readouterr()
+    assert main(["report", "--study", "smoke", "--results-dir", str(results), "--output-dir", str(taken)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "study 'cpu'" in err and "'smoke'" in err and "--force" in err
+    assert {p.name: p.read_bytes() for p in (taken / "paper" / "tables").iterdir()} == before
+    assert not (taken / "figures").exists()
 
     # the comparison section of the paper notebook (here a study against itself)
     assert main(["report", "--study", "smoke", "--compare-study", "smoke", "--results-dir", str(results),

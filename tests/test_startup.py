@@ -10,11 +10,12 @@ import pytest
 
 from seedstudy import PROJECT_ROOT
 
-# Everything the paper notebook, `report`, `verify`, `tasks` and `--help` import.
+# Everything the paper notebook, `report`, `verify`, `seeds`, `tasks` and `--help` import.
 READ_ONLY = ["seedstudy.cli", "seedstudy.store.runs", "seedstudy.store.integrity", "seedstudy.study.sweep",
              "seedstudy.study.spec", "seedstudy.report.paper", "seedstudy.report.beyond",
              "seedstudy.report.arms", "seedstudy.report.comparison", "seedstudy.report.formatting",
-             "seedstudy.report.writing", "seedstudy.report.figures", "seedstudy.training.numerics"]
+             "seedstudy.report.writing", "seedstudy.report.figures", "seedstudy.training.numerics",
+             "seedstudy.report.claim", "seedstudy.report.planning", "seedstudy.stats.planning"]
 
 
 def _loaded(code: str, *args: str) -> dict:
@@ -30,7 +31,8 @@ def test_reading_modules_import_no_torch():
     assert _loaded("; ".join(f"import {m}" for m in READ_ONLY)) == {"torch": False, "transformers": False}
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["tasks"], ["verify", "--results-dir", "{runs}"]])
+@pytest.mark.parametrize("argv", [["--help"], ["tasks"], ["verify", "--results-dir", "{runs}"],
+                                  ["seeds", "--study", "quick", "--results-dir", "{runs}"]])
 def test_read_only_commands_load_no_torch(argv, tmp_path):
     runs = PROJECT_ROOT / "paper" / "runs" / "quick"
     if not runs.is_dir():

@@ -6,5 +6,7 @@
   decomposition);
 - ``comparison``: two studies side by side (a configuration change, the numeric noise floor);
 - ``formatting``: numbers to table text; ``writing``: tables to LaTeX and Markdown with captions;
-- ``figures``: the figures; ``pdf``: typesetting the paper.
+- ``figures``: the figures; ``pdf``: typesetting the paper;
+- ``claim``: which study a folder of tables belongs to (one study's report never replaces another's);
+- ``planning``: the seeds-needed table (``seedstudy seeds``).
 """

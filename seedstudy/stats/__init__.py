@@ -8,5 +8,6 @@
 - ``compare``: two configurations across seeds (t-test, ASO, Holm);
 - ``decompose``: variance components per seed source (random-effects ANOVA);
 - ``noisefloor``: the same seed under other numerics against two seeds;
-- ``acrosstasks``: tests across tasks (the lucky seed, stability against size).
+- ``acrosstasks``: tests across tasks (the lucky seed, stability against size);
+- ``planning``: seeds needed for a precision or a power (t intervals, U-statistic variance, noncentral t).
 """

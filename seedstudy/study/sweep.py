@@ -61,9 +61,12 @@ def notebook(name: str) -> Path:
     return path
 
 
-def resolve_output_dir(output_dir: str | os.PathLike | None = None) -> Path:
-    """Where figures/ and paper/tables/ go: the argument, ``$SEEDSTUDY_OUTPUT_DIR``, or the project root."""
-    return Path(output_dir or os.environ.get(OUTPUT_ENV) or PROJECT_ROOT).expanduser().resolve()
+def resolve_output_dir(output_dir: str | os.PathLike | None, results_root: Path, study: str) -> Path:
+    """Where a study's figures/ and paper/tables/ go: the argument, ``$SEEDSTUDY_OUTPUT_DIR``, or
+    the study's own home ``<results>/<study>/report`` (never the project's committed tables
+    unless asked: ``--output-dir .``; ``report.claim`` guards whatever folder is chosen)."""
+    chosen = output_dir or os.environ.get(OUTPUT_ENV) or Path(results_root) / study / "report"
+    return Path(chosen).expanduser().resolve()
 
 
 def finetune_parameters(config: TrainConfig, seeds: list[int], *, study: str, results_dir: Path,
@@ -134,16 +137,18 @@ def run_task(config: TrainConfig, seeds: list[int], *, study: str, results_dir: 
 
 
 def run_report(*, study: str, results_dir: str | None = None, output_dir: str | None = None,
-               compare_study: str = "", numerics_study: str = "") -> Path:
+               compare_study: str = "", numerics_study: str = "", force: bool = False) -> Path:
     """Execute ``paper.ipynb`` over a study's runs (compared with ``compare_study``'s runs, and
     set beside the same seeds under ``numerics_study``'s numerics, when given); returns the
-    executed notebook."""
+    executed notebook. Tables built from another study or configuration are not replaced
+    unless ``force`` (``report.claim``)."""
     root = resolve_results_dir(results_dir)
     for name in filter(None, (study, compare_study, numerics_study)):
         if not (root / name).is_dir():
             raise FileNotFoundError(f"no study {name!r} under {root}: expected runs in {root / name}")
-    params = {"study": study, "results_dir": str(root), "output_dir": str(resolve_output_dir(output_dir)),
-              "compare_study": compare_study, "numerics_study": numerics_study}
+    params = {"study": study, "results_dir": str(root),
+              "output_dir": str(resolve_output_dir(output_dir, root, study)),
+              "compare_study": compare_study, "numerics_study": numerics_study, "force": force}
     return _execute(notebook("paper.ipynb"), root / study / "paper.ipynb", params)
 
 
