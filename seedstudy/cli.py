@@ -58,8 +58,7 @@ def _seeds(p: argparse.ArgumentParser) -> None:
 
 def _mixing(p: argparse.ArgumentParser) -> None:
     """The --force and --allow-mixed-numerics options."""
-    p.add_argument("--force", action="store_true", help="re-run and replace finished runs (reproduce: and "
-                                                        "the report, if built from another study)")
+    p.add_argument("--force", action="store_true", help="re-run and replace finished runs")
     p.add_argument("--allow-mixed-numerics", action="store_true",
                    help="let a study hold runs made under other numerics (precision, device, CPU "
                         "class, threads); refused by default, naming what differs")
@@ -113,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     _mixing(rep)
     rep.add_argument("--output-dir", help="where figures/ and paper/tables/ go (default: "
                                           "<results>/<study>/report; the committed ones: .)")
+    rep.add_argument("--force-report", action="store_true",
+                     help="replace tables and figures built from another study or configuration")
     _executor(rep)
     _common(rep)
 
@@ -215,7 +216,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         print("no task ran: nothing to report", file=sys.stderr)
         return 1
     out = run_report(study=spec.name, results_dir=args.results_dir, output_dir=args.output_dir,
-                     force=args.force)
+                     force=args.force_report)
     print(f"report notebook: {out}")
     return code
 

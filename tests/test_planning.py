@@ -53,6 +53,15 @@ def test_simulated_power_at_the_recommended_seeds_is_eighty_percent(paired, corr
     assert abs(rejected(0.0) - 0.05) < 0.012  # and the test holds its level
 
 
+def test_a_difference_two_seeds_already_detect_needs_two_and_huge_needs_are_infinite():
+    assert planning.seeds_for_difference(0.1, 5.0) == 2.0  # no solver root above 2: answered directly
+    assert planning.seeds_for_difference(0.1, 5.0, paired=True, correlation=0.9) == 2.0
+    assert planning.seeds_for_difference(10.0, 1e-3) == math.inf
+    assert planning.seeds_for_mean(10.0, 1e-3) == math.inf
+    with pytest.raises(ValueError, match="correlation"):
+        planning.seeds_for_difference(1.0, 1.0, paired=True, correlation=1.0)
+
+
 def _study(rng: np.random.Generator, latent: np.ndarray, seeds: int) -> np.ndarray:
     """Binary predictions of ``seeds`` new seeds: each seed a shift of its own, plus noise."""
     shift = rng.normal(0.0, 0.3, size=(seeds, 1))

@@ -38,9 +38,9 @@ def conflict(out_dir: Path, claim: dict) -> str | None:
     """Why ``claim`` may not write into ``out_dir`` (None: it may)."""
     stamp = stamp_path(out_dir)
     if not stamp.is_file():
-        tables = [p for p in stamp.parent.glob("*.md")] if stamp.parent.is_dir() else []
-        if tables:
-            return (f"{stamp.parent} holds {len(tables)} tables of unknown origin (no {STAMP}); "
+        made = [*stamp.parent.glob("*.md"), *(Path(out_dir) / "figures").glob("*.png")]
+        if made:
+            return (f"{out_dir} holds {len(made)} tables and figures of unknown origin (no {stamp}); "
                     f"not replacing them with study {claim['study']!r}")
         return None
     try:
@@ -58,11 +58,18 @@ def conflict(out_dir: Path, claim: dict) -> str | None:
     return None
 
 
-def take(out_dir: Path, claim: dict, force: bool = False) -> None:
-    """Claim ``out_dir`` for ``claim``'s study, or raise naming what holds it (``force``: replace)."""
+def check(out_dir: Path, claim: dict, force: bool = False) -> None:
+    """Raise, naming what holds ``out_dir``, unless ``claim`` may write there (``force``: it may)."""
     why = conflict(out_dir, claim)
     if why and not force:
         raise ReportClaimedError(f"{why}: give the report its own --output-dir, or --force to replace")
+
+
+def seal(out_dir: Path, claim: dict) -> None:
+    """Stamp ``out_dir``'s tables with ``claim``, after they and the figures are written (a report
+    that fails half-way leaves the old stamp, so the old study can still rebuild)."""
     stamp = stamp_path(out_dir)
     stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(json.dumps(claim, indent=1, sort_keys=True) + "\n")
+    scratch = stamp.with_name(f".{STAMP}.tmp")
+    scratch.write_text(json.dumps(claim, indent=1, sort_keys=True) + "\n")
+    scratch.replace(stamp)

@@ -74,7 +74,8 @@ def format_seeds_needed(table: pd.DataFrame, *, half_width: float, con_half_widt
 
     return pd.DataFrame({
         "task": table["task"], "model": table["model"], "metric": table["metric"], "seeds": table["seeds"],
-        "sd (80% upper)": [f"{s:.2f} ({u:.2f})" for s, u in zip(table["sd"], table["sd_upper80"])],
+        "sd (80% upper)": [f"{s:.2f} ({u:.2f})" if np.isfinite(s) else "-"
+                           for s, u in zip(table["sd"], table["sd_upper80"])],
         f"mean to ±{half_width:g} (at upper sd)": [f"{count(a)} ({count(b)})" for a, b in
                                                    zip(table["for_mean"], table["for_mean_at_upper"])],
         f"agreement to ±{con_half_width:g}": [f"{k} {v:.1f}: {count(n)}" if np.isfinite(v) else "-"

@@ -1,6 +1,12 @@
 """How many seeds a study needs: from the seed spread a study saw, the seeds at which an
 estimate would be as precise as asked, or a difference would be detected with the power asked.
 
+Seed variation only, on the evaluation set the study used: the evaluation examples are held
+fixed (as in the reference study, and as in the question "how much does the seed move this
+number"). Intervals that also count the test set's sampling (``stats.uncertainty``,
+``seed_example_interval``) are wider, and for a small evaluation set no number of seeds
+narrows them to a point.
+
 Every function takes the spread as estimated from the study's own seeds and treats it as the
 truth (a plug-in estimate: with 5 seeds the standard deviation itself is uncertain by ~±35 %,
 so ``sd_upper_bound`` gives the spread to plan with when being wrong is costly). Scores are
@@ -31,7 +37,7 @@ def _fewest(too_wide: Callable[[int], bool]) -> float:
     while high - low > 1:
         middle = (low + high) // 2
         low, high = (middle, high) if too_wide(middle) else (low, middle)
-    return float(high)
+    return float(high) if high <= MAX_SEEDS else math.inf
 
 
 def seeds_for_mean(sd: float, half_width: float, confidence: float = 0.95) -> float:
@@ -55,25 +61,45 @@ def seeds_for_difference(sd: float, difference: float, *, paired: bool = False, 
     """
     from statsmodels.stats.power import TTestIndPower, TTestPower
 
+    if not -1 <= correlation < 1:
+        raise ValueError(f"bad correlation {correlation!r}: expected -1 <= correlation < 1")
     if not sd > 0 or difference == 0:
         return math.nan
+    if power_of(sd, difference, 2, paired=paired, correlation=correlation, alpha=alpha) >= power:
+        return 2.0  # the solver searches from 2 up and has no root below it
     if paired:
         spread = sd * math.sqrt(2 * (1 - correlation))
         n = TTestPower().solve_power(effect_size=abs(difference) / spread, alpha=alpha, power=power)
     else:
         n = TTestIndPower().solve_power(effect_size=abs(difference) / sd, alpha=alpha, power=power)
-    return float(max(2, math.ceil(np.asarray(n).item() - 1e-9)))
+    n = float(np.asarray(n).item())
+    if not math.isfinite(n):
+        return math.nan
+    needed = float(max(2, math.ceil(n - 1e-9)))
+    return needed if needed <= MAX_SEEDS else math.inf
 
 
 def power_of(sd: float, difference: float, n: int, *, paired: bool = False, correlation: float = 0.0,
              alpha: float = 0.05) -> float:
-    """The power of that test with ``n`` seeds per side (what ``seeds_for_difference`` inverts)."""
+    """The power of that test with ``n`` seeds per side (what ``seeds_for_difference`` inverts).
+
+    Where scipy's noncentral t gives NaN (a noncentrality in the hundreds), the normal
+    approximation P(Z > t_crit - ncp) is used; there the power is 1 to many digits anyway.
+    """
     from statsmodels.stats.power import TTestIndPower, TTestPower
 
+    spread = sd * math.sqrt(2 * (1 - correlation)) if paired else sd
+    effect = abs(difference) / spread
     if paired:
-        spread = sd * math.sqrt(2 * (1 - correlation))
-        return float(TTestPower().power(effect_size=abs(difference) / spread, nobs=n, alpha=alpha))
-    return float(TTestIndPower().power(effect_size=abs(difference) / sd, nobs1=n, alpha=alpha))
+        value = TTestPower().power(effect_size=effect, nobs=n, alpha=alpha)
+        ncp, df = effect * math.sqrt(n), n - 1
+    else:
+        value = TTestIndPower().power(effect_size=effect, nobs1=n, alpha=alpha)
+        ncp, df = effect * math.sqrt(n / 2), 2 * n - 2
+    value = float(np.asarray(value).item())
+    if not math.isfinite(value):
+        value = float(stats.norm.sf(stats.t.ppf(1 - alpha / 2, df) - ncp))
+    return value
 
 
 def sd_upper_bound(sd: float, seeds: int, level: float = 0.8) -> float:
