@@ -158,10 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
                            "seeds per side to detect --difference with 80 %% power (t tests at 5 %%); "
                            "all in points, from the spread the study's seeds showed.")
     seeds.add_argument("--study", default=DEFAULT_PRESET, help=f"study to plan from (default: {DEFAULT_PRESET})")
-    seeds.add_argument("--half-width", type=float, default=0.5, help="mean: 95 %% interval half-width, points")
-    seeds.add_argument("--con-half-width", type=float, default=0.5,
-                       help="CON (CON-PEAR): 95 %% half-width over new seeds, points")
-    seeds.add_argument("--difference", type=float, default=1.0, help="difference to detect, points")
+    seeds.add_argument("--half-width", type=float,
+                       help="mean: 95 %% interval half-width, points (default: the report's, report.planning)")
+    seeds.add_argument("--con-half-width", type=float,
+                       help="CON (CON-PEAR): 95 %% half-width over new seeds, points (default: the report's)")
+    seeds.add_argument("--difference", type=float, help="difference to detect, points (default: the report's)")
     _common(seeds, data_dir=False)
 
     paper = sub.add_parser("paper", help="typeset paper/main.tex (tables and figures included) to main.pdf",
@@ -281,10 +282,10 @@ def _cmd_seeds(args: argparse.Namespace) -> int:
     runs = find_runs(root, args.study)
     if not runs:
         raise FileNotFoundError(f"no runs of study {args.study!r} under {root}")
-    table = seeds_needed(runs, half_width=args.half_width, con_half_width=args.con_half_width,
-                         difference=args.difference)
-    shown = format_seeds_needed(table, half_width=args.half_width, con_half_width=args.con_half_width,
-                                difference=args.difference)
+    asked = {k: v for k, v in (("half_width", args.half_width), ("con_half_width", args.con_half_width),
+                                ("difference", args.difference)) if v is not None}
+    table = seeds_needed(runs, **asked)
+    shown = format_seeds_needed(table)
     print(f"seeds needed, study {args.study!r} ({len(runs)} runs; points; plug-in spread, normal scores)")
     print(shown.to_markdown(index=False))
     return 0

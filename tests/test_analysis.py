@@ -71,9 +71,10 @@ def test_examples_carry_confidence_and_length_from_the_data(summary):
 
 def test_tables_format_and_write(summary, tmp_path):
     tables = formatting.beyond_tables(summary)
-    assert set(tables) == {"intervals", "agreement_intervals", "agreement", "instability", "ensembles"}
+    assert set(tables) == {"intervals", "agreement_intervals", "agreement", "instability", "ensembles",
+                           "seeds_needed"}
     paths = writing.write_tables(tables, tmp_path)
-    assert len(paths) == 10 and all(p.stat().st_size > 0 for p in paths)
+    assert len(paths) == 12 and all(p.stat().st_size > 0 for p in paths)
     assert "[" in tables["intervals"]["Mean (95 CI)"].iloc[0]
     assert np.isfinite(summary["agreement"]["fleiss_kappa"]).all()
 
@@ -129,3 +130,18 @@ def test_the_committed_learning_rate_comparison():
         assert row["difference_low"] <= row["difference"] <= row["difference_high"]
         assert row["p_value"] <= row["holm_p"] <= 1
         assert 0 <= row["aso_a_better"] <= 1 and 0 <= row["aso_b_better"] <= 1
+
+
+def test_the_seeds_needed_table_agrees_with_the_paper_table_it_plans_from(summary, runs, micro):
+    """Every task planned; its sd is the variance table's, its CON the micro table's (points)."""
+    needed = summary["seeds_needed"].set_index("task")
+    assert set(needed.index) == {"glue-cola", "glue-sst2", "glue-stsb", "superglue-cb", "superglue-copa",
+                                 "superglue-multirc", "superglue-wic"}
+    variance = paper.variance_table(runs).query("lead").set_index("task")
+    for task, row in needed.iterrows():
+        assert row["sd"] == pytest.approx(100 * variance.loc[task, "std"])
+        column = "con_pear" if task == "glue-stsb" else "con"
+        assert row["agreement_value"] == pytest.approx(100 * micro.loc[task, column])
+        assert row["for_mean"] >= 2 and row["for_difference_paired"] >= row["for_difference_unpaired"] - 1
+    shown = formatting.beyond_tables(summary)["seeds_needed"]
+    assert len(shown) == 7 and "seeds_needed" in writing.CAPTIONS

@@ -19,6 +19,7 @@ from ..benchmark.tasks import get_task
 from ..stats import agreement, consistency, decompose, ensembles, uncertainty
 from ..store.runs import Run
 from ..training.seeds import of_record
+from . import planning
 from .evaluations import (
     by_evaluation,
     class_probabilities,
@@ -268,4 +269,5 @@ def summarise(runs: Sequence[Run], data_dir: str | None = None) -> dict[str, pd.
             "expected_max": expected_max_table(runs), "agreement": agree, "pairs": pairs,
             "examples": examples, "instability": instability_relations(examples) if len(examples) else examples,
             "unstable": most_unstable(examples) if len(examples) else examples,
-            "ensembles": ensemble_table(runs), "decomposition": decomposition_table(runs)}
+            "ensembles": ensemble_table(runs), "decomposition": decomposition_table(runs),
+            "seeds_needed": planning.seeds_needed(runs)}

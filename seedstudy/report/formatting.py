@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..benchmark.tasks import get_task
+from . import planning
 
 
 def points(x: float, digits: int = 1) -> str:
@@ -267,4 +268,6 @@ def beyond_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             "Vote": e["vote"], "Accuracy": e["accuracy"].map(points),
             "Pairwise agreement (CON)": e["pairwise_agreement"].map(points),
             "All agree": e["all_agree"].map(points)})
+    if len(beyond.get("seeds_needed", ())):
+        tables["seeds_needed"] = planning.format_seeds_needed(beyond["seeds_needed"])
     return tables

@@ -23,6 +23,9 @@ from ..store.runs import Run
 from .evaluations import by_evaluation, lead_scores, prediction_matrix
 
 POINTS = 100.0
+HALF_WIDTH = 0.5  # points: the mean's 95 % interval, each side
+CON_HALF_WIDTH = 0.5  # points: CON (CON-PEAR) over new seeds, each side
+DIFFERENCE = 1.0  # points: a difference between two configurations to detect
 
 
 def pair_agreements(preds: np.ndarray, regression: bool) -> np.ndarray:
@@ -33,9 +36,10 @@ def pair_agreements(preds: np.ndarray, regression: bool) -> np.ndarray:
     return np.array([np.corrcoef(preds[a], preds[b])[0, 1] for a, b in seed_pairs(preds.shape[0])])
 
 
-def seeds_needed(runs: Sequence[Run], *, half_width: float = 0.5, con_half_width: float = 0.5,
-                 difference: float = 1.0) -> pd.DataFrame:
-    """The seeds-needed table (see the module docstring); widths and difference in points."""
+def seeds_needed(runs: Sequence[Run], *, half_width: float = HALF_WIDTH, con_half_width: float = CON_HALF_WIDTH,
+                 difference: float = DIFFERENCE) -> pd.DataFrame:
+    """The seeds-needed table (see the module docstring); widths and difference in points, kept
+    in the table (columns ``half_width``, ``con_half_width``, ``difference``)."""
     lead = lead_scores(runs)
     agreement = {}
     for (task_key, model, split), group in by_evaluation(runs).items():
@@ -61,13 +65,15 @@ def seeds_needed(runs: Sequence[Run], *, half_width: float = 0.5, con_half_width
             "for_agreement": np.nan if pairs is None else
             planning.seeds_for_pair_mean(pairs * POINTS, seen, con_half_width),
             "for_difference_unpaired": planning.seeds_for_difference(sd, difference),
-            "for_difference_paired": planning.seeds_for_difference(sd, difference, paired=True)})
+            "for_difference_paired": planning.seeds_for_difference(sd, difference, paired=True),
+            "half_width": half_width, "con_half_width": con_half_width, "difference": difference})
     return pd.DataFrame(rows)
 
 
-def format_seeds_needed(table: pd.DataFrame, *, half_width: float, con_half_width: float,
-                        difference: float) -> pd.DataFrame:
+def format_seeds_needed(table: pd.DataFrame) -> pd.DataFrame:
     """The table as printed: counts as integers ('-' where undefined, '>100000' past the limit)."""
+    half_width, con_half_width, difference = (table[c].iloc[0] for c in ("half_width", "con_half_width",
+                                                                          "difference"))
     def count(x: float) -> str:
         return "-" if not np.isfinite(x) and not np.isinf(x) else (f">{planning.MAX_SEEDS}" if np.isinf(x)
                                                                     else str(int(x)))
@@ -81,6 +87,6 @@ def format_seeds_needed(table: pd.DataFrame, *, half_width: float, con_half_widt
         f"agreement to ±{con_half_width:g}": [f"{k} {v:.1f}: {count(n)}" if np.isfinite(v) else "-"
                                               for k, v, n in zip(table["agreement"], table["agreement_value"],
                                                                  table["for_agreement"])],
-        f"Δ {difference:g} at 80% power, per side: unpaired / paired": [
+        f"difference {difference:g} at 80% power, per side: unpaired / paired": [
             f"{count(a)} / {count(b)}" for a, b in zip(table["for_difference_unpaired"],
                                                        table["for_difference_paired"])]})
