@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..benchmark.tasks import get_task
 from ..stats import planning
-from ..stats.consistency import pair_values, seed_pairs
+from ..stats.consistency import pair_pearsons, pair_values
 from ..store.runs import Run
 from .evaluations import by_evaluation, lead_scores, prediction_matrix
 
@@ -31,9 +31,7 @@ DIFFERENCE = 1.0  # points: a difference between two configurations to detect
 def pair_agreements(preds: np.ndarray, regression: bool) -> np.ndarray:
     """Per seed pair (``seed_pairs`` order): CON (share labelled alike), or for regression the
     Pearson correlation of the two seeds' predictions (CON-PEAR's pairs)."""
-    if not regression:
-        return pair_values(preds).mean(axis=1)
-    return np.array([np.corrcoef(preds[a], preds[b])[0, 1] for a, b in seed_pairs(preds.shape[0])])
+    return pair_pearsons(preds) if regression else pair_values(preds).mean(axis=1)
 
 
 def seeds_needed(runs: Sequence[Run], *, half_width: float = HALF_WIDTH, con_half_width: float = CON_HALF_WIDTH,
@@ -43,12 +41,12 @@ def seeds_needed(runs: Sequence[Run], *, half_width: float = HALF_WIDTH, con_hal
     lead = lead_scores(runs)
     agreement = {}
     for (task_key, model, split), group in by_evaluation(runs).items():
-        scored = get_task(task_key).evaluation_task(split)
-        if split != next(iter(get_task(task_key).eval_splits)) or len(group) < 3:
+        task = get_task(task_key)
+        if split != next(iter(task.eval_splits)) or len(group) < 3:
             continue  # the task's first evaluation split, as its lead metric
+        regression = task.evaluation_task(split).consistency_tolerance is not None
         preds, _, _ = prediction_matrix(group)
-        agreement[(task_key, model)] = (pair_agreements(preds, scored.consistency_tolerance is not None),
-                                        len(group), scored.consistency_tolerance is not None)
+        agreement[(task_key, model)] = (pair_agreements(preds, regression), len(group), regression)
     rows = []
     for (task, model), g in lead.groupby(["task", "model"], sort=False):
         values = g["value"].to_numpy(dtype=float) * POINTS

@@ -91,8 +91,14 @@ def con_pear(preds: Array) -> float:
     >>> round(con_pear([[0.0, 1.0, 2.0], [0.0, 2.0, 4.0], [2.0, 1.0, 0.0]]), 4)  # pairs: 1, -1, -1
     -0.3333
     """
+    return float(np.mean(pair_pearsons(preds)))
+
+
+def pair_pearsons(preds: Array) -> np.ndarray:
+    """Per seed pair (``seed_pairs`` order): the Pearson correlation of the two runs' predictions
+    (CON-PEAR is their mean); NaN for a pair where a run predicts a constant."""
     p = check_runs(preds, min_runs=2).astype(float)
-    return float(np.mean([pearson(p[a], p[b]) for a, b in seed_pairs(p.shape[0])]))
+    return np.array([pearson(p[a], p[b]) for a, b in seed_pairs(p.shape[0])])
 
 
 def _labels_for(p: np.ndarray, labels: Array) -> np.ndarray:

@@ -21,6 +21,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
+from .consistency import seed_pairs
+
 MAX_SEEDS = 100_000  # beyond this the answer is "more than anyone will run"
 
 
@@ -46,7 +48,6 @@ def seeds_for_mean(sd: float, half_width: float, confidence: float = 0.95) -> fl
     if not sd > 0 or not half_width > 0:
         return math.nan
     quantile = (1 + confidence) / 2
-
     return _fewest(lambda n: stats.t.ppf(quantile, n - 1) * sd / math.sqrt(n) > half_width)
 
 
@@ -59,20 +60,14 @@ def seeds_for_difference(sd: float, difference: float, *, paired: bool = False, 
     the differences' spread is ``sd * sqrt(2 (1 - correlation))`` (``TTestPower``); correlation
     0 is the assumption when only one configuration has been run. NaN without spread.
     """
-    from statsmodels.stats.power import TTestIndPower, TTestPower
-
     if not -1 <= correlation < 1:
         raise ValueError(f"bad correlation {correlation!r}: expected -1 <= correlation < 1")
     if not sd > 0 or difference == 0:
         return math.nan
     if power_of(sd, difference, 2, paired=paired, correlation=correlation, alpha=alpha) >= power:
         return 2.0  # the solver searches from 2 up and has no root below it
-    if paired:
-        spread = sd * math.sqrt(2 * (1 - correlation))
-        n = TTestPower().solve_power(effect_size=abs(difference) / spread, alpha=alpha, power=power)
-    else:
-        n = TTestIndPower().solve_power(effect_size=abs(difference) / sd, alpha=alpha, power=power)
-    n = float(np.asarray(n).item())
+    test, effect = _t_test(sd, difference, paired, correlation)
+    n = float(np.asarray(test.solve_power(effect_size=effect, alpha=alpha, power=power)).item())
     if not math.isfinite(n):
         return math.nan
     needed = float(max(2, math.ceil(n - 1e-9)))
@@ -86,20 +81,22 @@ def power_of(sd: float, difference: float, n: int, *, paired: bool = False, corr
     Where scipy's noncentral t gives NaN (a noncentrality in the hundreds), the normal
     approximation P(Z > t_crit - ncp) is used; there the power is 1 to many digits anyway.
     """
-    from statsmodels.stats.power import TTestIndPower, TTestPower
-
-    spread = sd * math.sqrt(2 * (1 - correlation)) if paired else sd
-    effect = abs(difference) / spread
-    if paired:
-        value = TTestPower().power(effect_size=effect, nobs=n, alpha=alpha)
-        ncp, df = effect * math.sqrt(n), n - 1
-    else:
-        value = TTestIndPower().power(effect_size=effect, nobs1=n, alpha=alpha)
-        ncp, df = effect * math.sqrt(n / 2), 2 * n - 2
-    value = float(np.asarray(value).item())
+    test, effect = _t_test(sd, difference, paired, correlation)
+    value = float(np.asarray(test.power(effect, n, alpha)).item())  # nobs (paired) or nobs1 per side
+    ncp, df = (effect * math.sqrt(n), n - 1) if paired else (effect * math.sqrt(n / 2), 2 * n - 2)
     if not math.isfinite(value):
         value = float(stats.norm.sf(stats.t.ppf(1 - alpha / 2, df) - ncp))
     return value
+
+
+def _t_test(sd: float, difference: float, paired: bool, correlation: float):
+    """The statsmodels power calculator of the test and its standardised effect: paired, the
+    differences' spread ``sd * sqrt(2 (1 - correlation))``; unpaired, ``sd`` on each side."""
+    from statsmodels.stats.power import TTestIndPower, TTestPower
+
+    if paired:
+        return TTestPower(), abs(difference) / (sd * math.sqrt(2 * (1 - correlation)))
+    return TTestIndPower(), abs(difference) / sd
 
 
 def sd_upper_bound(sd: float, seeds: int, level: float = 0.8) -> float:
@@ -123,8 +120,6 @@ def pair_components(pair_means: np.ndarray, n_seeds: int, *, clip: bool = True) 
     zeta1 is negative about a third of the time, so clipping biases it up (measured: +25 %), i.e.
     towards more seeds: conservative.
     """
-    from .consistency import seed_pairs
-
     values = np.asarray(pair_means, dtype=float)
     pairs = seed_pairs(n_seeds)
     if n_seeds < 3 or values.shape != (len(pairs),):

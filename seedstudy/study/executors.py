@@ -188,7 +188,7 @@ def run_ray(call: Callable[[Any], Any], units: Sequence[Any], address: str | Non
     remote = ray.remote(ray_task)
     pending = {}
     for unit in units:
-        threads = os.environ.get(THREADS_ENV) or str(max(1, int(unit.num_cpus)))
+        threads = worker_environment(max(1, int(unit.num_cpus)), None)[THREADS_ENV]
         ref = remote.options(num_cpus=unit.num_cpus, num_gpus=unit.num_gpus,
                              max_retries=0).remote(call, unit, threads)
         pending[ref] = unit

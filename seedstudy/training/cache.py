@@ -63,19 +63,17 @@ def cached(key: str, compute: Callable[[], Features]) -> Features:
     if root is None:
         return compute()
     folder = root / "tokens" / key
-    if folder.is_dir():
-        try:
-            return Features.load(folder)
-        except (ValueError, OSError, KeyError):
-            pass  # a damaged entry is recomputed and replaced
-    value = compute()
+    found = _sound(folder)
+    if found is not None:
+        return found
+    value = compute()  # a miss, or a damaged entry: recomputed and replaced
     scratch = None
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
         value.save(scratch)
-        if folder.is_dir():
-            _set_aside_if_damaged(folder)
+        if folder.is_dir() and _sound(folder) is None:  # damaged; a sound one is another worker's
+            _set_aside(folder)
         os.replace(scratch, folder)  # fails if a sound entry is there (another worker's): ours goes
     except OSError:  # that, or an unwritable or full cache: it only costs speed
         if scratch is not None:
@@ -83,14 +81,19 @@ def cached(key: str, compute: Callable[[], Features]) -> Features:
     return value
 
 
-def _set_aside_if_damaged(folder: Path) -> None:
-    """Move a damaged entry out of the way in one rename, then delete it; a sound one (another
-    worker may have just written it, and readers may have it mapped) is left alone."""
+def _sound(folder: Path) -> Features | None:
+    """The entry in ``folder`` when it is there and whole, else None."""
+    if not folder.is_dir():
+        return None
     try:
-        Features.load(folder)
-        return
+        return Features.load(folder)
     except (ValueError, OSError, KeyError):
-        pass
+        return None
+
+
+def _set_aside(folder: Path) -> None:
+    """Move a damaged entry out of the way in one rename, then delete it (a sound one is never
+    touched: another worker may have just written it, and readers may have it mapped)."""
     trash = folder.with_name(f".damaged-{folder.name}-{os.getpid()}")
     os.replace(folder, trash)
     shutil.rmtree(trash, ignore_errors=True)

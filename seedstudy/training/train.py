@@ -274,8 +274,9 @@ def train_steps(model: torch.nn.Module, tokenizer, features: Features, labels: n
     the global generator, which the caller seeded before building the model. Batches are
     collated ahead by a ``DataLoader`` (``loader_workers`` processes, pinned memory on CUDA) in
     the seeded order; losses stay on the device and are read once, at the end (a read per step
-    is a device sync on CUDA; fp16's gradient scaler still reads its scale every step). ``on_step(done, total)`` is called after every step (progress
-    reports; it must not draw random numbers).
+    is a device sync on CUDA; fp16's gradient scaler still reads its scale every step).
+    ``on_step(done, total)`` is called after every step (progress reports; it must not draw
+    random numbers).
     """
     device = next(model.parameters()).device
     schedule = step_schedule(features.lengths(), config, torch.Generator().manual_seed(seed))
