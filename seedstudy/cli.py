@@ -165,6 +165,46 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--difference", type=float, help="difference to detect, points (default: the report's)")
     _common(seeds, data_dir=False)
 
+    imp = sub.add_parser("import", help="store prediction files made elsewhere (a table per run, "
+                         "lm-evaluation-harness samples, Trainer.predict arrays) as runs of a study",
+                         description="One file per seed. Every file is checked (same examples, one "
+                         "prediction per id, the same gold labels, predictions within the labels, "
+                         "probabilities summing to one) before anything is written; then each becomes "
+                         "a run of --study that report, verify and seeds read like a trained one.")
+    imp.add_argument("files", nargs="+", metavar="FILE",
+                     help="one run's predictions per file: .csv/.tsv/.jsonl/.parquet table, harness "
+                          "samples_<task>_<time>.jsonl, or .npy/.npz from Trainer.predict")
+    imp.add_argument("--study", required=True, help="study to store the runs in (a study of their own)")
+    imp.add_argument("--model", required=True, help="name of the model the runs fine-tuned or evaluated")
+    imp.add_argument("--task", help="task key (glue-rte) or short name; any other name is a classification "
+                                    "task defined by the files' labels (default for harness files: its task)")
+    imp.add_argument("--format", choices=("table", "harness", "trainer"),
+                     help="how to read the files (default: by name: .npy/.npz trainer, samples_*.jsonl harness, "
+                          "else table)")
+    imp.add_argument("--seeds", nargs="+", metavar="S", help="one seed per file (default: the seed the "
+                     "harness recorded, else the last number in each file's name)")
+    for role, default in (("id", "id"), ("pred", "pred"), ("label", "label"), ("group", "group"),
+                          ("split", "split")):
+        imp.add_argument(f"--{role}-column", default=default, help=f"table column of the {role} (default: {default})")
+    imp.add_argument("--prob-prefix", default="prob_",
+                     help="table columns <prefix><class> hold class probabilities (default: prob_)")
+    imp.add_argument("--ids", help="Trainer arrays without ids: a file of example ids, one per row (.npy or text)")
+    imp.add_argument("--harness-filter", help="harness samples logged under several filters: the one to use")
+    imp.add_argument("--split", help="the evaluation split the files predict (MNLI: validation_matched or "
+                                     "validation_mismatched), when they have no split column")
+    imp.add_argument("--precision", help="numeric precision the runs used, if known (recorded)")
+    imp.add_argument("--tool", help="what made the files (default: by format)")
+    imp.add_argument("--description", default="", help="a sentence on how the runs were made (recorded)")
+    imp.add_argument("--param", nargs="+", default=[], metavar="KEY=VALUE",
+                     help="training settings of the runs (learning_rate=2e-5 ...), recorded in the config")
+    imp.add_argument("--baseline", type=float,
+                     help="value the majority baseline predicts (default: the training split's majority "
+                          "class or mean when readable, else the evaluation labels')")
+    imp.add_argument("--n-train", type=int, help="training examples the runs saw, if known (recorded; the "
+                                                 "size table relates stability to it)")
+    imp.add_argument("--force", action="store_true", help="replace other runs at the same seeds")
+    _common(imp)
+
     paper = sub.add_parser("paper", help="typeset paper/main.tex (tables and figures included) to main.pdf",
                            description="Run latexmk on the paper's LaTeX source; without a TeX "
                            "installation, say how to get one.")
@@ -291,6 +331,35 @@ def _cmd_seeds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    """seedstudy import."""
+    import json
+    from pathlib import Path
+
+    from .store.formats import Columns
+    from .store.imports import import_runs
+
+    params = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--param {item!r}: expected KEY=VALUE")
+        try:
+            params[key] = json.loads(value)  # numbers and true/false as such
+        except json.JSONDecodeError:
+            params[key] = value
+    columns = Columns(args.id_column, args.pred_column, args.label_column, args.group_column, args.split_column,
+                      args.prob_prefix)
+    done = import_runs([Path(f) for f in args.files], study=args.study, model=args.model, task=args.task,
+                       kind=args.format, columns=columns, seeds=args.seeds,
+                       ids=Path(args.ids) if args.ids else None, harness_filter=args.harness_filter,
+                       split=args.split, precision=args.precision, tool=args.tool,
+                       description=args.description, params=params, baseline=args.baseline, n_train=args.n_train,
+                       results_dir=args.results_dir, data_dir=args.data_dir, force=args.force)
+    print(f"import: {len(done)} runs of study {args.study!r}; next: seedstudy report --study {args.study}")
+    return 0
+
+
 def _cmd_paper(args: argparse.Namespace) -> int:
     """seedstudy paper."""
     from .report.pdf import build_pdf
@@ -329,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"run": _cmd_run, "reproduce": _cmd_reproduce, "sweep": _cmd_sweep,
                 "verify": _cmd_verify, "report": _cmd_report, "paper": _cmd_paper, "tasks": _cmd_tasks,
-                "seeds": _cmd_seeds,
+                "seeds": _cmd_seeds, "import": _cmd_import,
                 "doctor": _cmd_doctor}
     try:
         return handlers[args.command](args)

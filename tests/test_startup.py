@@ -10,12 +10,13 @@ import pytest
 
 from seedstudy import PROJECT_ROOT
 
-# Everything the paper notebook, `report`, `verify`, `seeds`, `tasks` and `--help` import.
+# Everything the paper notebook, `report`, `verify`, `seeds`, `import`, `tasks` and `--help` import.
 READ_ONLY = ["seedstudy.cli", "seedstudy.store.runs", "seedstudy.store.integrity", "seedstudy.study.sweep",
              "seedstudy.study.spec", "seedstudy.report.paper", "seedstudy.report.beyond",
              "seedstudy.report.arms", "seedstudy.report.comparison", "seedstudy.report.formatting",
              "seedstudy.report.writing", "seedstudy.report.figures", "seedstudy.training.numerics",
-             "seedstudy.report.claim", "seedstudy.report.planning", "seedstudy.stats.planning"]
+             "seedstudy.report.claim", "seedstudy.report.planning", "seedstudy.stats.planning",
+             "seedstudy.store.imports", "seedstudy.store.formats"]
 
 
 def _loaded(code: str, *args: str) -> dict:

@@ -6,6 +6,7 @@ adding one entry here.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -38,7 +39,7 @@ class Task:
     """A GLUE or SuperGLUE task: data sources, input template, labels and official metrics."""
 
     name: str
-    benchmark: Literal["glue", "superglue"]
+    benchmark: Literal["glue", "superglue", "imported"]
     hub_path: str
     hub_config: str
     text_template: tuple[str, ...]
@@ -63,6 +64,11 @@ class Task:
     host: str | None = None
     diagnostics: tuple[str, ...] = ()
     group_from_idx: int | None = None  # group = idx // n when a source has no group column
+
+    @property
+    def has_source(self) -> bool:
+        """Whether the task's examples can be read (locally or from the hub); not for imported tasks."""
+        return bool(self.local or self.hub_path)
 
     @property
     def num_labels(self) -> int:
@@ -296,10 +302,47 @@ TASKS.update({t.key: t for t in _DIAGNOSTICS})
 ALIASES: dict[str, str] = {t.name: t.key for t in TASKS.values() if t.name != "rte"}
 
 
+IMPORTED = "imported"  # the benchmark of a task known only from imported predictions
+DEFINED: dict[str, Task] = {}  # such tasks, defined by the runs that carry them (``define``)
+_DEFINITION_FIELDS = ("name", "benchmark", "problem_type", "label_names", "metrics", "lead_metric")
+
+
+def imported_task(name: str, label_names: tuple[str, ...]) -> Task:
+    """A classification task known only from imported predictions: its classes come from the data,
+    it is scored by accuracy, and it has no examples to read (no text, no training split)."""
+    slug = re.sub(r"[^a-z0-9._]+", "-", name.lower()).strip("-").removeprefix(f"{IMPORTED}-")
+    if not slug:
+        raise ValueError(f"task name {name!r} has no letters or digits: expected a name like my-task")
+    return Task(slug, IMPORTED, "", "", (), "classification", tuple(label_names), ("accuracy",), "accuracy")
+
+
+def definition(task: Task) -> dict:
+    """What a run of an imported task stores so that reading it defines the task again."""
+    return {f: list(v) if isinstance(v, tuple) else v
+            for f, v in ((f, getattr(task, f)) for f in _DEFINITION_FIELDS)}
+
+
+def define(stored: dict) -> Task:
+    """Make an imported task (a run's ``task_definition``) known to ``get_task``; the same key twice
+    must mean the same task."""
+    task = Task(**{**{f: tuple(v) if isinstance(v, list) else v for f, v in stored.items()},
+                   "hub_path": "", "hub_config": "", "text_template": ()})
+    if task.key in TASKS:
+        raise ValueError(f"imported task {task.key!r} has the name of a registered task")
+    known = DEFINED.setdefault(task.key, task)
+    if known != task:
+        raise ValueError(f"two definitions of imported task {task.key!r}: labels {list(known.label_names)} "
+                         f"and {list(task.label_names)}; import one of them under another --task name")
+    return task
+
+
 def get_task(name: str) -> Task:
-    """Look a task up by key (``glue-rte``) or unambiguous short name (``sst2``)."""
+    """Look a task up by key (``glue-rte``), unambiguous short name (``sst2``), or the key of an
+    imported task whose runs were read (``imported-my-task``)."""
     key = name.lower()
     key = ALIASES.get(key, key)
+    if key in DEFINED:
+        return DEFINED[key]
     if key not in TASKS:
         raise ValueError(f"unknown task {name!r}: expected one of {', '.join(sorted(TASKS))} "
                          f"(or a short name: {', '.join(sorted(ALIASES))})")

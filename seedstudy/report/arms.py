@@ -73,7 +73,8 @@ def arms_table(runs: Sequence[Run], *, n_resamples: int = 1000, seed: int = 0) -
                          "con": con["value"], "con_low": con["low"], "con_high": con["high"],
                          "acc_con": acc["value"], "acc_con_low": acc["low"], "acc_con_high": acc["high"],
                          "baseline": group[0].record["majority_baseline"].get(name, np.nan),
-                         "train_minutes": float(np.mean([r.record["wall_seconds"] for r in group])) / 60})
+                         "train_minutes": float(np.mean([np.nan if r.record.get("wall_seconds") is None  # imported
+                                                         else r.record["wall_seconds"] for r in group])) / 60})
     return pd.DataFrame(rows)
 
 

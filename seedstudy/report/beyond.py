@@ -150,6 +150,8 @@ def _example_inputs(task_key: str, split: str, data_dir: str | None) -> dict:
     non-multiple-choice tasks); {} when the split cannot be read here."""
     task = get_task(task_key)
     scored = task.evaluation_task(split)
+    if not scored.has_source:  # an imported task: no examples to read
+        return {}
     try:
         frame = data.load_split(scored, split if split in task.eval_splits else "validation", data_dir)
     except (FileNotFoundError, ValueError, RuntimeError, OSError):

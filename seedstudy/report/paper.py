@@ -166,7 +166,7 @@ def run_index(runs: Sequence[Run]) -> pd.DataFrame:
         "failed": r.record["failed"], "config_hash": r.record["config_hash"],
         "precision": r.record["config"]["precision"],
         "git_commit": (r.record["provenance"]["git"]["commit"] or "")[:12],
-        "wall_seconds": round(r.record["wall_seconds"], 1),
+        "wall_seconds": None if r.record.get("wall_seconds") is None else round(r.record["wall_seconds"], 1),
     } for r in runs])
 
 

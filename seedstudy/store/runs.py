@@ -26,7 +26,7 @@ import pandas as pd
 
 from .. import PROJECT_ROOT
 from ..benchmark import data, metrics, scoring
-from ..benchmark.tasks import Task, get_task
+from ..benchmark.tasks import Task, define, get_task
 from ..training import numerics
 from ..training.config import TrainConfig
 from ..training.seeds import Seeds, of_record, parse_all
@@ -139,6 +139,8 @@ def git_state() -> dict:
 def load_run(path: Path) -> Run:
     """Read a finished run folder (runs stored before evaluation splits were recorded get ``validation``)."""
     record = json.loads((path / RUN_FILE).read_text())
+    if "task_definition" in record:  # an imported task: known from its runs, not the registry
+        define(record["task_definition"])
     predictions = pd.read_parquet(path / PREDICTIONS_FILE)
     if "split" not in predictions:
         predictions.insert(0, "split", "validation")
@@ -196,7 +198,7 @@ def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_d
         record["wall_seconds"] = time.time() - started
         full = integrity.full_config_sha256(config.to_dict(), seeds.to_json(),
                                             "hub" if local is None else "local")
-        _write_atomic(target, record, result.predictions, full)
+        write_run(target, record, result.predictions, full)
     return Run(record, result.predictions, target)
 
 
@@ -251,33 +253,38 @@ def _refuse_other(stored: dict, numerics_now: dict, study_dir: Path, where: str)
         f"is another run: use another --study, or --allow-mixed-numerics to mix them anyway{threads}")
 
 
+def outcome(task: Task, predictions: pd.DataFrame, majority: float) -> dict:
+    """A run's scores from its predictions: official metrics per evaluation split, the majority
+    baseline's (predicting ``majority`` everywhere), and the degenerate and failed flags."""
+    scores, baseline = {}, {}
+    for split, part in predictions.groupby("split", sort=False):
+        split_scores, split_baseline = scoring.split_scores(task, split, part, majority)
+        scores.update(split_scores)
+        baseline.update(split_baseline)
+    lead = task.lead_metric_name
+    return {"lead_metric": lead, "metrics": scores, "majority_baseline": baseline,
+            "degenerate": metrics.is_degenerate(
+                predictions.loc[predictions["split"].isin(task.eval_splits), "pred"].to_numpy()),
+            "failed": metrics.is_failed(scores[lead], baseline[lead])}
+
+
 def _record(task: Task, config: TrainConfig, seeds: Seeds, digest: str, local: Path | None,
             predictions: pd.DataFrame, info: dict) -> dict:
     """The run.json content: what ran, on what, with which outcome."""
-    scores, baseline = {}, {}
-    for split, part in predictions.groupby("split", sort=False):
-        split_scores, split_baseline = scoring.split_scores(task, split, part,
-                                                            info["majority_train_value"])
-        scores.update(split_scores)
-        baseline.update(split_baseline)
     files = {} if local is None else {
         str(p.relative_to(local)): integrity.file_sha256(p)
         for p in [*data.run_files(task, local), *data.diagnostic_files(task, local)]}
-    lead = task.lead_metric_name
     return {
         "task": task.key, "benchmark": task.benchmark, "model": config.model, **seeds.record(),
-        "config": config.to_dict(), "config_hash": digest, "lead_metric": lead,
-        "metrics": scores, "majority_baseline": baseline,
-        "degenerate": metrics.is_degenerate(
-            predictions.loc[predictions["split"].isin(task.eval_splits), "pred"].to_numpy()),
-        "failed": metrics.is_failed(scores[lead], baseline[lead]),
+        "config": config.to_dict(), "config_hash": digest,
+        **outcome(task, predictions, info["majority_train_value"]),
         "data": {"source": "hub" if local is None else str(local), "files_sha256": files},
         "run": info, "provenance": provenance(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
-def _write_atomic(target: Path, record: dict, predictions: pd.DataFrame, full_sha256: str) -> None:
+def write_run(target: Path, record: dict, predictions: pd.DataFrame, full_sha256: str) -> None:
     """Write predictions, run.json and, last, the completion record into a scratch folder beside
     ``target``, then swap it in with one rename. A failed write (disk full, permissions) leaves
     nothing that looks complete and says where it failed."""
