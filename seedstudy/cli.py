@@ -258,7 +258,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         return 1
     out = run_report(study=spec.name, results_dir=args.results_dir, output_dir=args.output_dir,
                      force=args.force_report)
-    print(f"report notebook: {out}")
+    print(f"report notebook: {out[0]}\nreport page (opens offline): {out[1]}")
     return code
 
 
@@ -309,7 +309,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     out = run_report(study=args.study, results_dir=args.results_dir, output_dir=args.output_dir,
                      compare_study=args.compare_study, numerics_study=args.numerics_study, force=args.force)
-    print(f"report notebook: {out}")
+    print(f"report notebook: {out[0]}\nreport page (opens offline): {out[1]}")
     return 0
 
 

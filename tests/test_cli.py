@@ -89,6 +89,10 @@ def test_smoke_study_end_to_end_through_papermill(tmp_path, data_dir, capsys, mo
         assert record["run"]["lora"]["rank"] == 4
         assert record["run"]["trainable_parameters"] < record["run"]["parameters"] / 100
     assert (study / "paper.ipynb").is_file()
+    page = (out / "paper" / "report.html").read_text()  # the browsable page, beside the tables
+    assert "glue-rte" in page and "<table>" in page and 'src="data:image/png;base64,' in page
+    cka = (out / "paper" / "tables" / "representations.md").read_text()  # smoke stores representations
+    assert "superglue-rte" in cka and "tiny-llama" in cka and "CON-PEAR" in cka
     for name in ("paper", "variance", "all_seeds", "lucky_seed", "size", "runs"):
         assert (out / "paper" / "tables" / f"{name}.tex").is_file()
         assert (out / "paper" / "tables" / f"{name}.md").is_file()

@@ -19,7 +19,7 @@ from ..benchmark.tasks import get_task
 from ..stats import agreement, consistency, decompose, ensembles, uncertainty
 from ..store.runs import Run
 from ..training.seeds import of_record
-from . import planning
+from . import planning, representations
 from .evaluations import (
     by_evaluation,
     class_probabilities,
@@ -272,4 +272,4 @@ def summarise(runs: Sequence[Run], data_dir: str | None = None) -> dict[str, pd.
             "examples": examples, "instability": instability_relations(examples) if len(examples) else examples,
             "unstable": most_unstable(examples) if len(examples) else examples,
             "ensembles": ensemble_table(runs), "decomposition": decomposition_table(runs),
-            "seeds_needed": planning.seeds_needed(runs)}
+            "seeds_needed": planning.seeds_needed(runs), "representations": representations.cka_table(runs)}

@@ -270,4 +270,23 @@ def beyond_tables(beyond: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             "All agree": e["all_agree"].map(points)})
     if len(beyond.get("seeds_needed", ())):
         tables["seeds_needed"] = planning.format_seeds_needed(beyond["seeds_needed"])
+    r = beyond.get("representations", ())
+    if len(r):
+        tables["representations"] = pd.DataFrame({
+            "Task": r["task"], "Model": r["model"], "Seeds": r["n_seeds"], "Dims": r["dimensions"],
+            "Agreement": [f"{a} {points(v)}" for a, v in zip(r["agreement"], r["con"])],
+            "CKA (mean)": r["cka"].map(coefficient),
+            "CKA (min–max)": [f"{coefficient(lo)}–{coefficient(hi)}" for lo, hi in zip(r["cka_min"], r["cka_max"])],
+            "CKA plug-in": r["cka_plugin"].map(coefficient),
+            "Spearman CKA vs agreement (pairs)": r["pairs_spearman"].map(coefficient)})
     return tables
+
+
+def format_cka_disagreement(result: dict) -> str:
+    """``representations.cka_disagreement`` in a sentence."""
+    if not np.isfinite(result["spearman"]):
+        return f"{result['n_tasks']} classification task(s) with representations: too few to compare rankings"
+    gaps = f"; ranked furthest apart: {', '.join(result['largest_rank_gaps'])}" if result["largest_rank_gaps"] else ""
+    return (f"CKA and CON rank the {result['n_tasks']} classification tasks with Spearman "
+            f"{result['spearman']:.2f}{gaps}")
+

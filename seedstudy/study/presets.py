@@ -55,8 +55,10 @@ class Preset:
 
 def _minilm(max_length: int) -> TrainConfig:
     """The MiniLM recipe of the CPU studies: lr 1e-4 and the given length; the rest is TrainConfig's
-    defaults (batch 16, warm-up 10 %, weight decay 0.01, auto precision)."""
-    return TrainConfig(task="glue-sst2", model="minilm-l6", learning_rate=1e-4, max_length=max_length)
+    defaults (batch 16, warm-up 10 %, weight decay 0.01, auto precision). Representations are
+    stored (CKA beside CON): at 384 dimensions in float16, under 1.2 MB a run and no measurable time."""
+    return TrainConfig(task="glue-sst2", model="minilm-l6", learning_rate=1e-4, max_length=max_length,
+                       representations=True)
 
 
 def _cpu() -> Preset:
@@ -130,7 +132,8 @@ def _arms() -> Preset:
 def _smoke() -> Preset:
     """A seconds-long study with tiny random models: code paths only, numbers are meaningless."""
     base = TrainConfig(task="glue-rte", model="tiny-bert", epochs=1, learning_rate=1e-3,
-                       batch_size=16, max_length=64, max_train_examples=64, precision="fp32")
+                       batch_size=16, max_length=64, max_train_examples=64, precision="fp32",
+                       representations=True)
     configs = (replace(base, task="glue-rte"), replace(base, task="glue-stsb"),
                replace(base, task="superglue-cb"), replace(base, task="superglue-copa"),
                replace(base, task="superglue-multirc", max_train_examples=16, max_eval_examples=40),

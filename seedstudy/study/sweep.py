@@ -136,20 +136,27 @@ def run_task(config: TrainConfig, seeds: list[int], *, study: str, results_dir: 
         return _execute(notebook("finetune.ipynb"), output, params)
 
 
+HTML_FILE = "report.html"  # the browsable report, beside the paper's tables
+
+
 def run_report(*, study: str, results_dir: str | None = None, output_dir: str | None = None,
-               compare_study: str = "", numerics_study: str = "", force: bool = False) -> Path:
+               compare_study: str = "", numerics_study: str = "", force: bool = False) -> tuple[Path, Path]:
     """Execute ``paper.ipynb`` over a study's runs (compared with ``compare_study``'s runs, and
-    set beside the same seeds under ``numerics_study``'s numerics, when given); returns the
-    executed notebook. Tables built from another study or configuration are not replaced
-    unless ``force`` (``report.claim``)."""
+    set beside the same seeds under ``numerics_study``'s numerics, when given), then write it as
+    a self-contained page, ``<output>/paper/report.html`` (``report.html``); returns the executed
+    notebook and the page. Tables built from another study or configuration are not replaced unless
+    ``force`` (``report.claim``)."""
+    from ..report.html import write_html
+
     root = resolve_results_dir(results_dir)
     for name in filter(None, (study, compare_study, numerics_study)):
         if not (root / name).is_dir():
             raise FileNotFoundError(f"no study {name!r} under {root}: expected runs in {root / name}")
-    params = {"study": study, "results_dir": str(root),
-              "output_dir": str(resolve_output_dir(output_dir, root, study)),
+    out = resolve_output_dir(output_dir, root, study)
+    params = {"study": study, "results_dir": str(root), "output_dir": str(out),
               "compare_study": compare_study, "numerics_study": numerics_study, "force": force}
-    return _execute(notebook("paper.ipynb"), root / study / "paper.ipynb", params)
+    executed = _execute(notebook("paper.ipynb"), root / study / "paper.ipynb", params)
+    return executed, write_html(executed, out / "paper" / HTML_FILE, title=f"seedstudy report: {study}")
 
 
 def run_unit(unit: Unit, results_dir: str, data_dir: str | None, force: bool = False,

@@ -50,6 +50,7 @@ class TrainConfig:
     gradient_accumulation_steps: int = 1
     loader_workers: int | None = None  # processes collating batches ahead; None: 2 on CUDA, 0 on CPU
     deterministic: bool = False  # CUDA: deterministic kernels (numerics.determinism); CPU already is
+    representations: bool = False  # also store what the head sees per example (for CKA); outcome unchanged
 
     def __post_init__(self) -> None:
         """Reject bad values here, before any training starts."""
@@ -129,4 +130,6 @@ FIELD_HELP = {  # one line per field: what it does (``seedstudy run --help`` pri
     "loader_workers": "processes collating batches ahead (default: 2 on CUDA, 0 on CPU); results unchanged",
     "deterministic": "CUDA: deterministic kernels (CUBLAS_WORKSPACE_CONFIG, torch.use_deterministic_algorithms), "
                      "slower; recorded per run (CPU runs are deterministic already)",
+    "representations": "also store each evaluation example's pooled vector, what the classification head "
+                       "sees (float16, for CKA between seeds); predictions unchanged",
 }

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 from ..benchmark.tasks import Task
@@ -317,6 +318,56 @@ def _with_lora(model: torch.nn.Module, lora: LoraSettings) -> torch.nn.Module:
         model.scorer = get_peft_model(model.scorer, config)
         return model
     return get_peft_model(model, config)
+
+
+def base_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The transformers model inside the LoRA and multiple-choice wrappers."""
+    inner = getattr(model, "scorer", model)
+    return inner.get_base_model() if hasattr(inner, "get_base_model") else inner
+
+
+class HeadInputs:
+    """The vector the classification head sees for each example, caught batch by batch.
+
+    A forward pre-hook on the head (``classifier``, or ``score`` for decoders; peft's wrapper
+    of it under LoRA) keeps its input, which changes nothing the model computes. Heads that read
+    a whole sequence are pooled as they pool: RoBERTa-style heads take the first token, decoders
+    the rightmost token that is not padding (transformers' rule). Multiple choice: the head sees
+    one vector per choice; an example's representation is its choices' vectors side by side.
+    """
+
+    def __init__(self, model: torch.nn.Module):
+        base = base_model(model)
+        self.head = next((getattr(base, n) for n in ("classifier", "score") if hasattr(base, n)), None)
+        if self.head is None:
+            raise ValueError(f"{type(base).__name__} has no classifier or score head to read representations from")
+        self.decoder = getattr(base.config, "model_type", None) in DECODER_TYPES
+        self.pad = base.config.pad_token_id
+        self.seen: torch.Tensor | None = None
+
+    def __enter__(self) -> HeadInputs:
+        self.hook = self.head.register_forward_pre_hook(self._keep)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.hook.remove()
+
+    def _keep(self, module: torch.nn.Module, args: tuple) -> None:
+        """The hook: remember the head's input of this forward pass."""
+        self.seen = args[0].detach()
+
+    def pooled(self, input_ids: torch.Tensor) -> np.ndarray:
+        """The last batch's representations, (examples, features), in float32 on the CPU."""
+        x = self.seen
+        if x.ndim == 3:
+            ids = input_ids.reshape(-1, input_ids.shape[-1])
+            if self.decoder:
+                positions = torch.arange(ids.shape[-1], device=ids.device)
+                token = (positions * (ids != self.pad)).argmax(-1)
+            else:
+                token = torch.zeros(len(ids), dtype=torch.long, device=ids.device)
+            x = x[torch.arange(len(x), device=x.device), token.to(x.device)]
+        return x.float().reshape(input_ids.shape[0], -1).cpu().numpy()
 
 
 def parameter_counts(model: torch.nn.Module) -> dict[str, int]:

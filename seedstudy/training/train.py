@@ -7,6 +7,7 @@ else draws from it. Each source can also get a seed of its own (``training.seeds
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -23,7 +24,9 @@ from .config import TrainConfig
 from .features import Features, pad_values
 from .machine import configure_threads, pick_device
 from .models import (
+    HeadInputs,
     ModelSpec,
+    base_model,
     build_model,
     frozen_dtype,
     load_tokenizer,
@@ -41,6 +44,7 @@ class FineTuneResult:
 
     predictions: pd.DataFrame
     info: dict
+    representations: np.ndarray | None = None  # (prediction rows, features): what the head saw
 
 
 TOKENIZE_ROWS = 8192  # examples tokenized at a time: the tokenizer's Python lists never hold a whole large split
@@ -220,14 +224,16 @@ def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str
     if not seeds.tied:
         torch.manual_seed(seeds.dropout)  # dropout draws from here on follow their own seed
     if config.gradient_checkpointing:
-        _base(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        base_model(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     labels = train_frame["label"].to_numpy()
     losses = train_steps(model, tokenizer, train_features, labels, config, seeds.order, on_step)
     train_seconds = time.perf_counter() - start
-    predictions = pd.concat([
-        prediction_frame(task.evaluation_task(split), eval_frames[split],
-                         predict(model, tokenizer, features, config), split)
-        for split, features in eval_features.items()], ignore_index=True)
+    outputs = {split: predict_and_represent(model, tokenizer, features, config, config.representations)
+               for split, features in eval_features.items()}
+    predictions = pd.concat([prediction_frame(task.evaluation_task(split), eval_frames[split], logits, split)
+                             for split, (logits, _) in outputs.items()], ignore_index=True)
+    vectors = [v for _, v in outputs.values()]
+    representations = np.concatenate(vectors) if config.representations else None
     steps_per_epoch = math.ceil(len(train_features) / config.batch_size)
     info = {
         "n_train": len(train_features), "n_eval": len(predictions), "steps": len(losses),
@@ -249,13 +255,7 @@ def fine_tune(config: TrainConfig, seed: int | Seeds | dict | str, data_dir: str
         "majority_train_value": (float(labels.mean()) if task.label_names is None
                                  else data.majority_label(labels)),
     }
-    return FineTuneResult(predictions, info)
-
-
-def _base(model: torch.nn.Module) -> torch.nn.Module:
-    """The transformers model inside the LoRA and multiple-choice wrappers."""
-    inner = getattr(model, "scorer", model)
-    return inner.get_base_model() if hasattr(inner, "get_base_model") else inner
+    return FineTuneResult(predictions, info, representations)
 
 
 def _device_name(device: torch.device) -> str:
@@ -430,22 +430,36 @@ def grad_scaler(config: TrainConfig, device: torch.device) -> torch.amp.GradScal
     return torch.amp.GradScaler(device.type) if config.precision == "fp16" else None
 
 
-@torch.inference_mode()
 def predict(model: torch.nn.Module, tokenizer, features: Features, config: TrainConfig) -> np.ndarray:
     """Logits for every example, in input order; batches are sorted by length to pad little."""
+    return predict_and_represent(model, tokenizer, features, config, representations=False)[0]
+
+
+@torch.inference_mode()
+def predict_and_represent(model: torch.nn.Module, tokenizer, features: Features, config: TrainConfig,
+                          representations: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Logits for every example and (if asked) the vector the head saw for it (``HeadInputs``),
+    both in input order; the logits are the same with or without representations."""
     model.eval()
     device = next(model.parameters()).device
     order = np.argsort(features.lengths(), kind="stable")
     logits: np.ndarray | None = None
-    for start in range(0, len(order), config.eval_batch_size):
-        rows = order[start:start + config.eval_batch_size]
-        batch = to_device(collate(tokenizer, features[rows]), device)
-        with _autocast(config.precision, device):
-            out = model(**batch).logits.float().cpu().numpy()
-        if logits is None:  # classes, choices, or 1 score
-            logits = np.empty((len(features), out.shape[1]), dtype=np.float32)
-        logits[rows] = out
-    return logits
+    vectors: np.ndarray | None = None
+    with HeadInputs(model) if representations else contextlib.nullcontext() as heads:
+        for start in range(0, len(order), config.eval_batch_size):
+            rows = order[start:start + config.eval_batch_size]
+            batch = to_device(collate(tokenizer, features[rows]), device)
+            with _autocast(config.precision, device):
+                out = model(**batch).logits.float().cpu().numpy()
+            if logits is None:  # classes, choices, or 1 score
+                logits = np.empty((len(features), out.shape[1]), dtype=np.float32)
+            logits[rows] = out
+            if heads is not None:
+                pooled = heads.pooled(batch["input_ids"])
+                if vectors is None:
+                    vectors = np.empty((len(features), pooled.shape[1]), dtype=np.float32)
+                vectors[rows] = pooled
+    return logits, vectors
 
 
 def prediction_frame(task: Task, eval_frame: pd.DataFrame, logits: np.ndarray,
