@@ -157,3 +157,15 @@ def test_the_ranking_comparison_reads_as_a_sentence():
         "2 classification task(s) with representations: too few to compare rankings"
     said = formatting.format_cka_disagreement({"n_tasks": 4, "spearman": -1.0, "largest_rank_gaps": ["a", "d"]})
     assert said == "CKA and CON rank the 4 classification tasks with Spearman -1.00; ranked furthest apart: a, d"
+
+
+def test_storing_representations_is_no_difference_between_two_studies():
+    import pandas as pd
+
+    from seedstudy.report.comparison import config_changes
+
+    def study(**config):
+        return [runs.Run({"config": {**CONFIG.to_dict(), **config}}, pd.DataFrame(), None)]
+
+    assert config_changes(study(representations=True), study(representations=False)) == {}
+    assert config_changes(study(), study(learning_rate=5e-5)) == {"learning_rate": ("0.001", "5e-05")}

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..benchmark.tasks import get_task
 from ..stats import compare, noisefloor, uncertainty
-from ..store.runs import Run
+from ..store.runs import EXECUTION_ONLY, Run
 from ..training.config import TrainConfig
 from ..training.seeds import of_record
 from .evaluations import (
@@ -26,7 +26,10 @@ from .paper import micro_table
 
 
 def config_changes(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> dict[str, tuple[str, str]]:
-    """The training-configuration fields whose values differ between two sets of runs: field -> (A, B)."""
+    """The training-configuration fields whose values differ between two sets of runs: field -> (A, B).
+
+    Fields that change how a run executes but not its outcome (``runs.EXECUTION_ONLY``: gradient
+    checkpointing, loader workers, stored representations) are no difference."""
     from dataclasses import MISSING, fields
 
     # a field a run's record lacks was added later: that run trained with its default
@@ -40,7 +43,8 @@ def config_changes(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> dict[str, tu
         return {k: " / ".join(sorted(v)) for k, v in values.items()}
 
     a, b = settings(runs_a), settings(runs_b)
-    return {k: (a.get(k, "-"), b.get(k, "-")) for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)}
+    return {k: (a.get(k, "-"), b.get(k, "-")) for k in sorted(a.keys() | b.keys())
+            if a.get(k) != b.get(k) and k not in EXECUTION_ONLY}
 
 
 def config_difference(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> str:
