@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how to read the files (default: by name: .npy/.npz trainer, samples_*.jsonl harness, "
                           "else table)")
     imp.add_argument("--seeds", nargs="+", metavar="S", help="one seed per file (default: the seed the "
-                     "harness recorded, else the last number in each file's name)")
+                     "harness recorded, else the seed each file's path names: seed3, seed=3, seed_3, or its only number)")
     for role, default in (("id", "id"), ("pred", "pred"), ("label", "label"), ("group", "group"),
                           ("split", "split")):
         imp.add_argument(f"--{role}-column", default=default, help=f"table column of the {role} (default: {default})")
@@ -202,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "class or mean when readable, else the evaluation labels')")
     imp.add_argument("--n-train", type=int, help="training examples the runs saw, if known (recorded; the "
                                                  "size table relates stability to it)")
-    imp.add_argument("--force", action="store_true", help="replace other runs at the same seeds")
+    imp.add_argument("--force", action="store_true", help="replace other runs at the same seeds; accept two files "
+                     "with the same bytes as two seeds")
     _common(imp)
 
     paper = sub.add_parser("paper", help="typeset paper/main.tex (tables and figures included) to main.pdf",

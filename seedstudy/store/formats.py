@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import softmax
 
+PROB_TOLERANCE = 1e-3  # |sum of a row's class probabilities - 1| allowed (files round them; float16)
 PROB = "prob:"  # column prefix of a class probability in a Source's frame (prob:<class>)
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 HARNESS_FILE = re.compile(r"^samples_(?P<task>.+)_(?P<time>\d{4}-\d{2}-\d{2}T[\d\-.:]+)\.jsonl$")
@@ -135,6 +136,9 @@ def read_harness(path: Path, harness_filter: str | None = None) -> Source:
     rows = [_harness_row(path, line, s) for line, s in enumerate(samples, 1) if s.get("filter", "none") == chosen]
     frame = pd.DataFrame(rows)
     frame = frame.drop(columns=[c for c in ("group",) if c in frame and frame[c].isna().all()])
+    # Tasks whose documents have different numbers of choices (ARC: 3 to 5): a choice a document
+    # does not have has probability 0.
+    frame = frame.fillna({c: 0.0 for c in frame if c.startswith(PROB)})
     results = _harness_results(path, match["time"])
     config = results.get("config", {})
     meta = {k: results.get(k) for k in ("model_name", "lm_eval_version", "git_hash", "date") if k in results}
@@ -175,7 +179,8 @@ def _harness_row(path: Path, line: int, sample: dict) -> dict:
     if isinstance(doc_idx, dict):
         row = {"id": doc_idx.get("answer", sample["doc_id"]), "group": doc_idx.get("question")}
     else:
-        row = {"id": doc_idx if isinstance(doc_idx, int) else sample["doc_id"], "group": None}
+        own = isinstance(doc_idx, (int, str)) and not isinstance(doc_idx, bool)
+        row = {"id": doc_idx if own else sample["doc_id"], "group": None}
     resps = sample["filtered_resps"]
     target = sample["target"]
     if resps and all(isinstance(r, (list, tuple)) for r in resps):  # one (loglik, greedy) per choice
@@ -282,8 +287,10 @@ def _numpy(path: Path) -> dict[str, np.ndarray]:
 
 
 def _are_probabilities(values: np.ndarray) -> bool:
-    """Rows of non-negative numbers summing to one (to 1e-6): already probabilities, not logits."""
-    return bool(np.all(values >= 0) and np.allclose(values.sum(axis=1), 1.0, atol=1e-6))
+    """Rows of non-negative numbers summing to one (within PROB_TOLERANCE, the tolerance the import
+    checks probabilities by): already probabilities, not logits (float16 softmax outputs included)."""
+    sums = values.astype(float).sum(axis=1)
+    return bool(np.all(values >= 0) and np.all(np.abs(sums - 1.0) <= PROB_TOLERANCE))
 
 
 def read_ids(path: Path) -> np.ndarray:

@@ -32,10 +32,9 @@ from ..benchmark import data
 from ..benchmark.tasks import ALIASES, TASKS, Task, definition, get_task, imported_task
 from ..training.seeds import Seeds, parse_all
 from . import integrity
-from .formats import PROB, Columns, ImportRefused, Source, kind_of, read
+from .formats import HARNESS_FILE, PROB, PROB_TOLERANCE, Columns, ImportRefused, Source, kind_of, read
 from .runs import RUN_FILE, ensure_writable, load_run, model_slug, outcome, provenance, resolve_results_dir, write_run
 
-PROB_TOLERANCE = 1e-3  # |sum of a row's class probabilities - 1| allowed (files round them)
 # lm-evaluation-harness task names of GLUE/SuperGLUE tasks -> (our task key, evaluation split)
 HARNESS_TASKS = {
     "cola": ("glue-cola", None), "sst2": ("glue-sst2", None), "mrpc": ("glue-mrpc", None),
@@ -62,38 +61,82 @@ def import_runs(paths: Sequence[Path], *, study: str, model: str, task: str | No
     mean of the task's training split when it can be read here, else of the evaluation labels).
     ``n_train``: training examples the runs saw, if known (the size table relates stability to it).
     A run already imported from the same files is kept; another one in its place needs ``force``.
+    Each run is written atomically once every file has passed; should writing stop midway (a full
+    disk), the runs already written are complete, and the same command again keeps them and writes
+    the rest.
     """
     paths = [Path(p).expanduser() for p in paths]
+    _refuse_options(params, n_train)
     sources = [read(p, kind or kind_of(p), columns or Columns(), ids=ids, harness_filter=harness_filter)
                for p in paths]
     if len(sources) < 2:
         raise ImportRefused(f"fewer than two runs ({len(sources)} file): a seed study compares at least "
                             "two seeds, one file each")
+    refuse_same_files(sources, force)
     task_obj, split = resolve_task(task, split, sources, echo)
     local = data.resolve_data_dir(data_dir)
     reference = reference_frames(task_obj, local)
     labelled = [canonical(s, task_obj, split, reference) for s in sources]
     check_same_examples(sources, labelled)
+    _note_identical(sources, labelled, echo)
     majority, majority_source = majority_value(task_obj, labelled[0], baseline, local)
     run_seeds = resolve_seeds(seeds, sources)
     root = ensure_writable(resolve_results_dir(results_dir))
     config = {"task": task_obj.key, "model": model, "precision": precision or "unknown",
               "imported_from": tool or sources[0].tool, **(params or {})}
-    if n_train is not None and n_train < 1:
-        raise ImportRefused(f"--n-train {n_train}: expected the number of training examples (>= 1)")
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
     targets = [root / study / task_obj.key / model_slug(model) / f"seed={s.label}" for s in run_seeds]
     records = [_record(task_obj, config, digest, seed, frame, source, kind or kind_of(source.path),
                        description, majority, majority_source, local, n_train)
                for source, frame, seed in zip(sources, labelled, run_seeds)]
     _refuse_trained(root / study)
+    _refuse_other_definition(root, task_obj)
     keep = [_kept(target, record, force) for target, record in zip(targets, records)]  # all checked first
+    _refuse_other_config(targets[0].parent, config, digest, targets if force else [])
     for target, record, frame, kept in zip(targets, records, labelled, keep):
         if kept:
             echo(f"unchanged (already imported from the same files): {target}")
         else:
             _store(root, target, record, frame, force, echo)
     return targets
+
+
+RESERVED_PARAMS = ("task", "model", "precision", "imported_from")  # set by import_runs' own options
+
+
+def _refuse_options(params: dict | None, n_train: int | None) -> None:
+    """Options that cannot describe a run: a --param naming a field the import sets, --n-train < 1."""
+    taken = sorted(set(params or {}) & set(RESERVED_PARAMS))
+    if taken:
+        raise ImportRefused(f"--param {taken[0]}=...: {taken[0]} is set by its own option "
+                            f"(--{taken[0].replace('_', '-').replace('imported-from', 'tool')}); "
+                            "params describe the training (learning_rate=2e-5, epochs=3)")
+    if n_train is not None and n_train < 1:
+        raise ImportRefused(f"--n-train {n_train}: expected the number of training examples (>= 1)")
+
+
+def refuse_same_files(sources: Sequence[Source], force: bool = False) -> None:
+    """Two runs are two files: refuse a file given twice, and (unless ``force``) two runs whose
+    files hold the same bytes: a copy, not a second seed (a harness run's results file, which
+    records its seed, counts among its files)."""
+    seen: dict[tuple[str, ...], Path] = {}
+    for source in sources:
+        same = [s.path for s in sources if s is not source and s.path.resolve() == source.path.resolve()]
+        if same:
+            raise ImportRefused(f"{source.path}: given twice; each seed's run is a file of its own")
+        digest = tuple(integrity.file_sha256(f) for f in source.files)
+        if digest in seen and not force:
+            raise ImportRefused(f"{source.path}: the same bytes as {seen[digest]}, a copy rather than another "
+                                "seed's run (--force imports it anyway)")
+        seen.setdefault(digest, source.path)
+
+
+def _note_identical(sources: Sequence[Source], frames: Sequence[pd.DataFrame], echo: Callable[[str], None]) -> None:
+    """Say so when two runs predict exactly alike (possible: a deterministic evaluation ignores its seed)."""
+    for i, j in ((i, j) for i in range(len(frames)) for j in range(i + 1, len(frames))):
+        if frames[i].equals(frames[j]):
+            echo(f"note: {sources[i].path.name} and {sources[j].path.name} predict exactly alike "
+                 "(every prediction and probability); if they are one run saved twice, drop one")
 
 
 def resolve_task(name: str | None, split: str | None, sources: Sequence[Source],
@@ -125,14 +168,42 @@ def resolve_task(name: str | None, split: str | None, sources: Sequence[Source],
 
 
 def _classes(sources: Sequence[Source]) -> tuple[str, ...]:
-    """The classes of an imported task: every label, prediction and probability column seen,
-    in numeric order when all are numbers, else in text order."""
+    """The classes of an imported task: every label, prediction and probability column seen (``1``
+    and ``1.0`` the same class), in numeric order when all are numbers, else in text order."""
     seen = set()
     for s in sources:
-        seen |= {str(v) for c in ("label", "pred") if c in s.frame for v in s.frame[c].dropna()}
-        seen |= {c[len(PROB):] for c in s.frame if c.startswith(PROB)}
+        for column in ("label", "pred"):
+            if column in s.frame:
+                values = s.frame[column].dropna()
+                fractional = [v for v in values if _fraction(v)]
+                if fractional:
+                    raise ImportRefused(f"{s.path}: {column} {fractional[0]!r} is a score, not a class; an "
+                                        "imported task is classification (a regression task must be a "
+                                        "registered one, e.g. --task glue-stsb)")
+                seen |= {class_text(v) for v in values}
+        seen |= {class_text(c[len(PROB):]) for c in s.frame if c.startswith(PROB)}
     numeric = all(re.fullmatch(r"-?\d+", v) for v in seen)
     return tuple(sorted(seen, key=int) if numeric else sorted(seen))
+
+
+def _fraction(value) -> bool:
+    """True for a number that is not a whole one (0.73, not 1 or 1.0 or 'pos')."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return False
+    return np.isfinite(number) and not number.is_integer()
+
+
+def class_text(value) -> str:
+    """A class as text, whole numbers without a decimal point (``1.0`` -> ``1``): files that save
+    class ids as floats (NumPy, JSON) name the same classes as files that save them as integers."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
 
 
 def reference_frames(task: Task, local: Path | None) -> dict[str, pd.DataFrame]:
@@ -174,6 +245,9 @@ def canonical(source: Source, task: Task, split: str | None, reference: dict[str
 
 def _splits(where: Path, frame: pd.DataFrame, task: Task, split: str | None) -> pd.Series:
     """Each row's evaluation split: the file's split column, the --split option, or the only one."""
+    if "split" in frame and frame["split"].isna().any() and frame["split"].notna().any():
+        row = int(np.flatnonzero(frame["split"].isna().to_numpy())[0]) + 1
+        raise ImportRefused(f"{where} row {row}: no split (the split column names other rows' splits)")
     if "split" in frame and frame["split"].notna().all():
         unknown = sorted(set(frame["split"].astype(str)) - set(task.eval_splits))
         if unknown:
@@ -241,8 +315,9 @@ def _plain(value):
 def class_id(value, names: Sequence[str]) -> int | None:
     """A class given by name (``entailment``, ``True``) or by id (``1``, ``1.0``) as its id; None if neither."""
     text = str(value).strip()
-    if text in names:
-        return list(names).index(text)
+    for spelling in (text, class_text(text)):
+        if spelling in names:
+            return list(names).index(spelling)
     try:
         number = float(text)
     except ValueError:
@@ -252,9 +327,11 @@ def class_id(value, names: Sequence[str]) -> int | None:
 
 def _fill_from_reference(where: Path, frame: pd.DataFrame, task: Task,
                          reference: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Check labels and groups against the task's own data where it is readable; fill in those the
-    file lacks from it (and refuse where neither has them)."""
+    """Check labels and groups against the task's own data where it is readable and take the data's
+    values (filling in those the file lacks); refuse where neither has them."""
     has_label = "label" in frame and frame["label"].notna().all()
+    has_group = "group" in frame and frame["group"].notna().all()
+    regression = task.problem_type == "regression"
     for split, part in frame.groupby("split", sort=False):
         ours = reference.get(split)
         if ours is None:
@@ -264,17 +341,18 @@ def _fill_from_reference(where: Path, frame: pd.DataFrame, task: Task,
         if missing:
             raise ImportRefused(f"{where}: id {_plain(missing[0])!r} is not an example of {task.key} {split} "
                                 f"({len(missing)} such ids); are these ids the split's idx?")
-        if has_label:
-            differ = part["label"].to_numpy() != ours.loc[part["idx"], "label"].to_numpy()
-            if differ.any():
-                i = int(np.flatnonzero(differ)[0])
-                idx = _plain(part["idx"].iloc[i])
-                raise ImportRefused(f"{where}: id {idx!r} has label {part['label'].iloc[i]} but {task.key} "
-                                    f"{split} says {ours.loc[idx, 'label']}; are these ids the split's idx?")
-        else:
-            frame.loc[part.index, "label"] = ours.loc[part["idx"], "label"].to_numpy()
-        if task.grouped_by and "group" not in frame:
-            frame.loc[part.index, "group"] = ours.loc[part["idx"], "group"].to_numpy()
+        columns = [("label", has_label)] + ([("group", has_group)] if task.grouped_by else [])
+        for column, given in columns:
+            theirs = ours.loc[part["idx"], column].to_numpy()
+            if given:
+                mine = (_ids(where, part[column]) if column == "group" else part[column]).to_numpy()
+                differ = ~_same(mine, theirs, regression and column == "label")
+                if differ.any():
+                    i = int(np.flatnonzero(differ)[0])
+                    raise ImportRefused(f"{where}: id {_plain(part['idx'].iloc[i])!r} has {column} "
+                                        f"{_plain(mine[i])!r} but {task.key} {split} says {_plain(theirs[i])!r}; "
+                                        "are these ids the split's idx?")
+            frame.loc[part.index, column] = theirs  # the data's own values (float32 labels made exact)
     if "label" not in frame or frame["label"].isna().any():
         raise ImportRefused(f"{where}: no gold labels (a label column), and {task.key}'s evaluation data "
                             "cannot be read here to supply them")
@@ -286,6 +364,14 @@ def _fill_from_reference(where: Path, frame: pd.DataFrame, task: Task,
     if task.grouped_by:
         frame["group"] = _ids(where, frame["group"])
     return frame
+
+
+def _same(a: np.ndarray, b: np.ndarray, scores: bool) -> np.ndarray:
+    """Where two columns agree: exactly, or for regression scores to float32 precision (files
+    saved by ``Trainer.predict`` hold STS-B's labels as float32)."""
+    if scores:
+        return np.isclose(a.astype(float), b.astype(float), rtol=1e-6, atol=1e-6)
+    return a == b
 
 
 def _probabilities(where: Path, frame: pd.DataFrame, task: Task) -> pd.DataFrame:
@@ -332,7 +418,8 @@ def check_same_examples(sources: Sequence[Source], frames: Sequence[pd.DataFrame
         here = here.loc[first.index]
         for column in ("label", "group"):
             if column in first:
-                differ = first[column].to_numpy() != here[column].to_numpy()
+                differ = ~_same(first[column].to_numpy(), here[column].to_numpy(),
+                                column == "label" and first[column].dtype.kind == "f")
                 if differ.any():
                     i = int(np.flatnonzero(differ)[0])
                     raise ImportRefused(f"{source.path}: id {_plain(first.index[i][1])!r} has {column} "
@@ -361,7 +448,7 @@ def majority_value(task: Task, frame: pd.DataFrame, baseline: float | None,
 
 
 def resolve_seeds(seeds: Sequence | None, sources: Sequence[Source]) -> list[Seeds]:
-    """One seed per file: as given, else the seed the harness varied, else the number in each file's name."""
+    """One seed per file: as given, else the seed the harness varied, else the seed each file's name says."""
     if seeds is not None:
         if len(seeds) != len(sources):
             raise ImportRefused(f"--seeds gives {len(seeds)} seeds for {len(sources)} files; expected one per file")
@@ -370,7 +457,7 @@ def resolve_seeds(seeds: Sequence | None, sources: Sequence[Source]) -> list[See
               if len({s.seeds.get(k) for s in sources}) == len(sources)]
     if varied:
         return parse_all([_harness_seed(s, varied[0]) for s in sources])
-    found = [_number_in_name(s.path) for s in sources]
+    found = [seed_in_name(s.path) for s in sources]
     if None in found or len(set(found)) < len(found):
         names = ", ".join(s.path.name for s in sources)
         raise ImportRefused(f"cannot tell the runs' seeds apart from their files ({names}); pass --seeds, one per file")
@@ -385,12 +472,23 @@ def _harness_seed(source: Source, key: str) -> int:
     return value
 
 
-def _number_in_name(path: Path) -> int | None:
-    """The last number in the file's name (``preds_seed3.csv`` -> 3), else in its folder's."""
-    for name in (path.stem, path.parent.name):
+SEED_IN_NAME = re.compile(r"(?:^|[^a-z0-9])(?:random_)?seed[_=\-]?(\d+)(?![0-9])", re.IGNORECASE)
+
+
+def seed_in_name(path: Path) -> int | None:
+    """The seed a file's path spells out: ``seed3``, ``seed=3`` or ``seed_3`` in the file's name, else
+    in its folder's; failing that, the only number in the name, else in the folder's (``run3.csv``,
+    ``3/preds.csv``). None when nothing says, or several numbers leave it ambiguous
+    (``preds_epoch10_step200.csv``). A harness samples file's name is its task and time, never a seed."""
+    names = [path.parent.name] if HARNESS_FILE.match(path.name) else [path.stem, path.parent.name]
+    for name in names:
+        explicit = {int(n) for n in SEED_IN_NAME.findall(name)}
+        if explicit:
+            return explicit.pop() if len(explicit) == 1 else None
+    for name in names:
         numbers = re.findall(r"\d+", name)
         if numbers:
-            return int(numbers[-1])
+            return int(numbers[0]) if len(numbers) == 1 else None
     return None
 
 
@@ -422,6 +520,35 @@ def _refuse_trained(study_dir: Path) -> None:
         if "imported" not in json.loads((done.parent / RUN_FILE).read_text()):
             raise ImportRefused(f"study {study_dir.name!r} holds trained runs ({done.parent}); import into a "
                                 "study of its own (another --study)")
+
+
+def _refuse_other_definition(root: Path, task: Task) -> None:
+    """One imported task name means one set of labels in a results folder: refuse a task whose
+    earlier imports (any study) defined it otherwise, as reading both together would."""
+    if task.has_source:
+        return
+    ours = definition(task)
+    for path in sorted(root.glob(f"*/{task.key}/*/seed=*/{RUN_FILE}")):
+        stored = json.loads(path.read_text()).get("task_definition")
+        if stored and stored != ours:
+            raise ImportRefused(f"imported task {task.key!r} already has runs with labels {stored['label_names']} "
+                                f"({path.parent}); these have {ours['label_names']}: import them under another "
+                                "--task name")
+
+
+def _refuse_other_config(model_dir: Path, config: dict, digest: str, replaced: Sequence[Path]) -> None:
+    """A study's runs of one task and model share one configuration (what its tables compare
+    across seeds): refuse new seeds whose configuration differs from the runs already there."""
+    for done in sorted(model_dir.glob(f"seed=*/{integrity.COMPLETE_FILE}")):
+        if done.parent in replaced:
+            continue
+        stored = json.loads((done.parent / RUN_FILE).read_text())
+        if stored["config_hash"] != digest:
+            differ = sorted(k for k in {*stored["config"], *config} if stored["config"].get(k) != config.get(k))
+            shown = ", ".join(f"{k} {stored['config'].get(k)!r} there, {config.get(k)!r} here" for k in differ)
+            shown = shown or f"config {stored['config_hash']}"
+            raise ImportRefused(f"{done.parent} was imported with another configuration ({shown}); the seeds "
+                                "of one study share one configuration: import these into another --study")
 
 
 def _kept(target: Path, record: dict, force: bool) -> bool:

@@ -265,13 +265,16 @@ def _refuse_other(stored: dict, numerics_now: dict, study_dir: Path, where: str)
 
 def outcome(task: Task, predictions: pd.DataFrame, majority: float) -> dict:
     """A run's scores from its predictions: official metrics per evaluation split, the majority
-    baseline's (predicting ``majority`` everywhere), and the degenerate and failed flags."""
+    baseline's (predicting ``majority`` everywhere), and the degenerate and failed flags. The lead
+    metric is the task's on the first of its evaluation splits the predictions cover (an imported
+    run may cover only MNLI's mismatched split)."""
     scores, baseline = {}, {}
     for split, part in predictions.groupby("split", sort=False):
         split_scores, split_baseline = scoring.split_scores(task, split, part, majority)
         scores.update(split_scores)
         baseline.update(split_baseline)
-    lead = task.lead_metric_name
+    present = [split for split in task.eval_splits if split in set(predictions["split"])]
+    lead = task.metric_name(task.lead_metric, present[0]) if present else task.lead_metric_name
     return {"lead_metric": lead, "metrics": scores, "majority_baseline": baseline,
             "degenerate": metrics.is_degenerate(
                 predictions.loc[predictions["split"].isin(task.eval_splits), "pred"].to_numpy()),
