@@ -182,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how to read the files (default: by name: .npy/.npz trainer, samples_*.jsonl harness, "
                           "else table)")
     imp.add_argument("--seeds", nargs="+", metavar="S", help="one seed per file (default: the seed the "
-                     "harness recorded, else the seed each file's path names: seed3, seed=3, seed_3, or its only number)")
+                     "harness recorded, else the seed each file's path names: seed3, seed=3, seed_3, "
+                     "or its only number)")
     for role, default in (("id", "id"), ("pred", "pred"), ("label", "label"), ("group", "group"),
                           ("split", "split")):
         imp.add_argument(f"--{role}-column", default=default, help=f"table column of the {role} (default: {default})")

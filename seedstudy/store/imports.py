@@ -8,10 +8,11 @@ files and their sha256, the tool that made them, what that tool recorded about i
 user's description.
 
 Checks (each a one-line ``ImportRefused``, nothing written): fewer than two runs; unreadable
-files; an example id twice in one run; runs over different examples; a gold label or group that
-differs between runs (or from the task's own data, when it can be read here: a sign the ids are
-not the split's); a prediction outside the task's labels; probabilities that do not sum to one
-(within ``PROB_TOLERANCE``). A task not in the registry becomes an imported classification task
+files; a file given twice or a byte copy; an example id twice in one run; runs over different
+examples; a gold label or group that differs between runs (or from the task's own data, when it
+can be read here: a sign the ids are not the split's); a prediction outside the task's labels;
+probabilities that do not sum to one (within ``PROB_TOLERANCE``); and against the store: new
+seeds of another configuration beside a study's runs, an imported task name with other labels. A task not in the registry becomes an imported classification task
 whose classes are the labels and predictions seen, scored by accuracy.
 """
 from __future__ import annotations
