@@ -344,9 +344,13 @@ def test_mnli_mismatched_alone_is_scored_and_reported_on_its_split(tmp_path, dat
     runs = find_runs(tmp_path / "res", "mm")
     assert {r.record["lead_metric"] for r in runs} == {"accuracy_mm"}
     assert set(runs[0].predictions["split"]) == {"validation_mismatched"}
-    row = paper.summarise(runs)["paper"].iloc[0]
+    summary = paper.summarise(runs)
+    row = summary["paper"].iloc[0]
     accuracies = [r.record["metrics"]["accuracy_mm"] for r in runs]
-    assert row["mean"] == pytest.approx(np.mean(accuracies))
+    assert row["mean"] == pytest.approx(np.mean(accuracies)) and row["primary"]  # its only evaluation
+    tables = formatting.paper_tables(summary)
+    assert tables["paper"]["Task"].tolist() == ["glue-mnli-mm"] and tables["size"]["Tasks"].tolist() == [0, 0, 0]
+    assert formatting.format_size(paper.size_table(summary["paper"].assign(primary=False))).empty  # no rows
 
 
 def test_stsb_trainer_scores_with_float32_labels_take_the_datas_labels(tmp_path, data_dir):

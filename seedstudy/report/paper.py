@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..benchmark import metrics
-from ..benchmark.tasks import get_task
+from ..benchmark.tasks import Task, get_task
 from ..stats import acrosstasks, consistency, macro, uncertainty
 from ..store.runs import Run
 from .evaluations import (
@@ -78,12 +78,13 @@ def paper_table(runs: Sequence[Run], micro: pd.DataFrame | None = None) -> pd.Da
     """The reference study's table, per (task, model, evaluation split): the lead metric's mean,
     VAR (sample variance over seeds, ddof = 1) and std, with CON and ACC-CON (CON-PEAR for
     regression), the training-set size and the majority baseline. ``primary``: the task's first
-    evaluation split (False for MNLI's mismatched set and for diagnostic sets, which share their
-    host's training set and are not tasks of their own)."""
+    evaluation split the runs cover (False for MNLI's mismatched set beside its matched one, and for
+    diagnostic sets, which share their host's training set and are not tasks of their own)."""
     micro = micro_table(runs) if micro is None else micro
     micro = micro.set_index(["task", "model"])
+    evaluations = by_evaluation(runs)
     rows = []
-    for (task_key, model, split), group in by_evaluation(runs).items():
+    for (task_key, model, split), group in evaluations.items():
         task = get_task(task_key)
         lead = task.metric_name(task.evaluation_task(split).lead_metric, split)
         summary = macro.macro_summary([r.record["metrics"][lead] for r in group])
@@ -95,8 +96,14 @@ def paper_table(runs: Sequence[Run], micro: pd.DataFrame | None = None) -> pd.Da
                      "n_train": float(np.median([r.record.get("run", {}).get("n_train", np.nan) for r in group])),
                      "baseline": group[0].record["majority_baseline"].get(lead, np.nan),
                      "n_failed": sum(bool(r.record["failed"]) for r in group),
-                     "primary": split == next(iter(task.eval_splits))})
+                     "primary": split == _first_split(task, model, evaluations)})
     return pd.DataFrame(rows)
+
+
+def _first_split(task: Task, model: str, evaluations: dict) -> str | None:
+    """The first of the task's evaluation splits this model's runs cover (MNLI runs imported on
+    the mismatched split alone have that as their primary evaluation)."""
+    return next((s for s in task.eval_splits if (task.key, model, s) in evaluations), None)
 
 
 def all_agree_curves(runs: Sequence[Run], *, seed: int = 0) -> pd.DataFrame:
@@ -146,6 +153,9 @@ def lucky_seed_table(scores: dict[str, pd.DataFrame], *, seed: int = 0) -> pd.Da
 STABILITY = {"var": "VAR", "con": "CON", "acc_con": "ACC-CON"}
 
 
+SIZE_COLUMNS = ["model", "statistic", "n_tasks", "pearson", "pearson_low", "pearson_high", "spearman", "spearman_p"]
+
+
 def size_table(paper: pd.DataFrame) -> pd.DataFrame:
     """Per model and statistic (VAR, CON, ACC-CON): its correlation across tasks with the log
     training-set size (``acrosstasks.size_correlation``), one point per task (its primary
@@ -155,7 +165,7 @@ def size_table(paper: pd.DataFrame) -> pd.DataFrame:
         for column, name in STABILITY.items():
             result = acrosstasks.size_correlation(g["n_train"], g[column])
             rows.append({"model": model, "statistic": name, **result})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SIZE_COLUMNS)
 
 
 def run_index(runs: Sequence[Run]) -> pd.DataFrame:
