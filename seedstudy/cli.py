@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--con-half-width", type=float,
                        help="CON (CON-PEAR): 95 %% half-width over new seeds, points (default: the report's)")
     seeds.add_argument("--difference", type=float, help="difference to detect, points (default: the report's)")
+    seeds.add_argument("--correlation", type=float, default=0.0,
+                       help="paired test: correlation of the two configurations' scores across seeds, "
+                            "-1 <= r < 1 (default 0: unknown with one configuration run)")
     _common(seeds, data_dir=False)
 
     imp = sub.add_parser("import", help="store prediction files made elsewhere (a table per run, "
@@ -320,13 +323,15 @@ def _cmd_seeds(args: argparse.Namespace) -> int:
     from .report.planning import format_seeds_needed, seeds_needed
     from .store.runs import find_runs, resolve_results_dir
 
+    if not -1 <= args.correlation < 1:
+        raise ValueError(f"--correlation {args.correlation:g}: expected -1 <= r < 1")
     root = resolve_results_dir(args.results_dir)
     runs = find_runs(root, args.study)
     if not runs:
         raise FileNotFoundError(f"no runs of study {args.study!r} under {root}")
     asked = {k: v for k, v in (("half_width", args.half_width), ("con_half_width", args.con_half_width),
                                 ("difference", args.difference)) if v is not None}
-    table = seeds_needed(runs, **asked)
+    table = seeds_needed(runs, correlation=args.correlation, **asked)
     shown = format_seeds_needed(table)
     print(f"seeds needed, study {args.study!r} ({len(runs)} runs; points; plug-in spread, normal scores)")
     print(shown.to_markdown(index=False))

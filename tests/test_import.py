@@ -13,7 +13,7 @@ from seedstudy import PROJECT_ROOT
 from seedstudy.benchmark import data
 from seedstudy.benchmark.tasks import DEFINED, get_task
 from seedstudy.cli import main
-from seedstudy.report import beyond, formatting, paper, writing
+from seedstudy.report import beyond, formatting, paper, planning, writing
 from seedstudy.store import integrity
 from seedstudy.store.formats import ImportRefused
 from seedstudy.store.imports import import_runs, seed_in_name
@@ -351,6 +351,8 @@ def test_mnli_mismatched_alone_is_scored_and_reported_on_its_split(tmp_path, dat
     tables = formatting.paper_tables(summary)
     assert tables["paper"]["Task"].tolist() == ["glue-mnli-mm"] and tables["size"]["Tasks"].tolist() == [0, 0, 0]
     assert formatting.format_size(paper.size_table(summary["paper"].assign(primary=False))).empty  # no rows
+    needed = planning.seeds_needed(runs).iloc[0]
+    assert needed["agreement"] == "CON" and np.isfinite(needed["agreement_value"])  # CON of its only split
 
 
 def test_stsb_trainer_scores_with_float32_labels_take_the_datas_labels(tmp_path, data_dir):

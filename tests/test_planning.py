@@ -138,3 +138,12 @@ def test_the_seeds_command_plans_from_the_committed_quick_study(capsys):
     assert main(["seeds", "--study", "nope", "--results-dir", str(runs)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no runs of study 'nope'" in err
+    assert main(["seeds", "--study", "quick", "--results-dir", str(runs), "--correlation", "0.6"]) == 0
+    out = capsys.readouterr().out
+    assert "unpaired / paired (correlation 0.6)" in out
+    row = next(line for line in out.splitlines() if line.startswith("| superglue-copa"))
+    unpaired, paired = (int(x) for x in row.strip("|").split("|")[7].split("/"))
+    assert paired < unpaired  # a positive correlation shrinks the differences' spread
+    assert main(["seeds", "--study", "quick", "--results-dir", str(runs), "--correlation", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--correlation 1: expected -1 <= r < 1" in err

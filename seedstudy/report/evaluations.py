@@ -84,6 +84,12 @@ def by_evaluation(runs: Sequence[Run]) -> dict[tuple[str, str, str], list[Run]]:
     return groups
 
 
+def primary_split(task_key: str, model: str, evaluations: dict) -> str | None:
+    """The first of the task's evaluation splits this model's runs cover in ``by_evaluation``'s
+    groups: a task's own evaluation (MNLI runs imported on the mismatched set alone have that)."""
+    return next((s for s in get_task(task_key).eval_splits if (task_key, model, s) in evaluations), None)
+
+
 def evaluation_label(task_key: str, split: str) -> str:
     """A table row's task label: the task key, plus the split's suffix when it has several
     (glue-mnli-m); a diagnostic set is labelled by its own key (superglue-axb)."""

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..benchmark import metrics
-from ..benchmark.tasks import Task, get_task
+from ..benchmark.tasks import get_task
 from ..stats import acrosstasks, consistency, macro, uncertainty
 from ..store.runs import Run
 from .evaluations import (
@@ -21,6 +21,7 @@ from .evaluations import (
     example_groups,
     lead_scores,
     prediction_matrix,
+    primary_split,
     seed_scores,
 )
 
@@ -96,14 +97,8 @@ def paper_table(runs: Sequence[Run], micro: pd.DataFrame | None = None) -> pd.Da
                      "n_train": float(np.median([r.record.get("run", {}).get("n_train", np.nan) for r in group])),
                      "baseline": group[0].record["majority_baseline"].get(lead, np.nan),
                      "n_failed": sum(bool(r.record["failed"]) for r in group),
-                     "primary": split == _first_split(task, model, evaluations)})
+                     "primary": split == primary_split(task_key, model, evaluations)})
     return pd.DataFrame(rows)
-
-
-def _first_split(task: Task, model: str, evaluations: dict) -> str | None:
-    """The first of the task's evaluation splits this model's runs cover (MNLI runs imported on
-    the mismatched split alone have that as their primary evaluation)."""
-    return next((s for s in task.eval_splits if (task.key, model, s) in evaluations), None)
 
 
 def all_agree_curves(runs: Sequence[Run], *, seed: int = 0) -> pd.DataFrame:

@@ -6,8 +6,8 @@ an underestimate is costly), the seeds at which the 95 % interval of the mean wo
 ``half_width``, at which CON (CON-PEAR for regression) would be known to ``con_half_width``
 over new seeds, and the seeds per side for a two-sided t test at 5 % to detect ``difference``
 between two configurations with 80 % power: unpaired, and paired by seed assuming the two
-configurations' scores are uncorrelated across seeds (with one configuration run, the
-correlation is unknown; a positive one needs fewer).
+configurations' scores have ``correlation`` across seeds (default 0: with one configuration run,
+the correlation is unknown; a positive one needs fewer, a negative one more).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from ..benchmark.tasks import get_task
 from ..stats import planning
 from ..stats.consistency import pair_pearsons, pair_values
 from ..store.runs import Run
-from .evaluations import by_evaluation, lead_scores, prediction_matrix
+from .evaluations import by_evaluation, lead_scores, prediction_matrix, primary_split
 
 POINTS = 100.0
 HALF_WIDTH = 0.5  # points: the mean's 95 % interval, each side
@@ -35,15 +35,17 @@ def pair_agreements(preds: np.ndarray, regression: bool) -> np.ndarray:
 
 
 def seeds_needed(runs: Sequence[Run], *, half_width: float = HALF_WIDTH, con_half_width: float = CON_HALF_WIDTH,
-                 difference: float = DIFFERENCE) -> pd.DataFrame:
+                 difference: float = DIFFERENCE, correlation: float = 0.0) -> pd.DataFrame:
     """The seeds-needed table (see the module docstring); widths and difference in points, kept
-    in the table (columns ``half_width``, ``con_half_width``, ``difference``)."""
+    in the table with the paired test's correlation (columns ``half_width``, ``con_half_width``,
+    ``difference``, ``correlation``)."""
     lead = lead_scores(runs)
     agreement = {}
-    for (task_key, model, split), group in by_evaluation(runs).items():
+    evaluations = by_evaluation(runs)
+    for (task_key, model, split), group in evaluations.items():
         task = get_task(task_key)
-        if split != next(iter(task.eval_splits)) or len(group) < 3:
-            continue  # the task's first evaluation split, as its lead metric
+        if split != primary_split(task_key, model, evaluations) or len(group) < 3:
+            continue  # the task's first evaluation split the runs cover, as its lead metric
         regression = task.evaluation_task(split).consistency_tolerance is not None
         preds, _, _ = prediction_matrix(group)
         agreement[(task_key, model)] = (pair_agreements(preds, regression), len(group), regression)
@@ -63,15 +65,19 @@ def seeds_needed(runs: Sequence[Run], *, half_width: float = HALF_WIDTH, con_hal
             "for_agreement": np.nan if pairs is None else
             planning.seeds_for_pair_mean(pairs * POINTS, seen, con_half_width),
             "for_difference_unpaired": planning.seeds_for_difference(sd, difference),
-            "for_difference_paired": planning.seeds_for_difference(sd, difference, paired=True),
-            "half_width": half_width, "con_half_width": con_half_width, "difference": difference})
+            "for_difference_paired": planning.seeds_for_difference(sd, difference, paired=True,
+                                                                   correlation=correlation),
+            "half_width": half_width, "con_half_width": con_half_width, "difference": difference,
+            "correlation": correlation})
     return pd.DataFrame(rows)
 
 
 def format_seeds_needed(table: pd.DataFrame) -> pd.DataFrame:
-    """The table as printed: counts as integers ('-' where undefined, '>100000' past the limit)."""
-    half_width, con_half_width, difference = (table[c].iloc[0] for c in ("half_width", "con_half_width",
-                                                                          "difference"))
+    """The table as printed: counts as integers ('-' where undefined, '>100000' past the limit);
+    the paired column names its correlation where it is not the default 0."""
+    half_width, con_half_width, difference, correlation = (
+        table[c].iloc[0] for c in ("half_width", "con_half_width", "difference", "correlation"))
+    paired = f"paired (correlation {correlation:g})" if correlation else "paired"
     def count(x: float) -> str:
         return "-" if not np.isfinite(x) and not np.isinf(x) else (f">{planning.MAX_SEEDS}" if np.isinf(x)
                                                                     else str(int(x)))
@@ -85,6 +91,6 @@ def format_seeds_needed(table: pd.DataFrame) -> pd.DataFrame:
         f"agreement to ±{con_half_width:g}": [f"{k} {v:.1f}: {count(n)}" if np.isfinite(v) else "-"
                                               for k, v, n in zip(table["agreement"], table["agreement_value"],
                                                                  table["for_agreement"])],
-        f"difference {difference:g} at 80% power, per side: unpaired / paired": [
+        f"difference {difference:g} at 80% power, per side: unpaired / {paired}": [
             f"{count(a)} / {count(b)}" for a, b in zip(table["for_difference_unpaired"],
                                                        table["for_difference_paired"])]})
